@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Two executables on purpose: `exportctl` (submit, status, wait, list, cancel,
+// stats, daemon) never links FFmpeg, so it starts in a few milliseconds;
+// `exportctl-render` is the render child the daemon spawns per job and the
+// only binary that loads libavformat & co.
+let package = Package(
+    name: "exportctl",
+    products: [
+        .executable(name: "exportctl", targets: ["exportctl"]),
+        .executable(name: "exportctl-render", targets: ["exportctl-render"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CJSONC", path: "Sources/CJSONC", pkgConfig: "json-c",
+            providers: [.apt(["libjson-c-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", path: "Sources/CFFmpeg",
+            pkgConfig: "libavformat libavcodec libavutil libswscale libswresample",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
+        .systemLibrary(name: "CSpoolSys", path: "Sources/CSpoolSys"),
+        .target(name: "ExportCore", dependencies: ["CJSONC", "CSpoolSys"]),
+        .target(name: "ExportRender", dependencies: ["ExportCore", "CFFmpeg"]),
+        .executableTarget(
+            name: "exportctl",
+            dependencies: ["ExportCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "exportctl-render", dependencies: ["ExportCore", "ExportRender"]),
+        .testTarget(name: "ExportCoreTests", dependencies: ["ExportCore"]),
+        .testTarget(name: "ExportRenderTests", dependencies: ["ExportRender", "ExportCore"]),
+        .testTarget(name: "CLITests", dependencies: ["ExportCore"]),
+    ]
+)

@@ -1,0 +1,384 @@
+import CSpoolSys
+import Glibc
+
+/// Renders the spool's jobs one at a time until stopped.
+///
+/// Single-threaded: one poll(2) over a signalfd, an inotify descriptor and
+/// the running child's event pipe. Its memory is a cache of the spool; every
+/// decision is a rename in the spool, so killing it at any moment loses nothing.
+public final class Daemon {
+    public struct Options: Sendable {
+        /// Exit once the queue is empty (for cron).
+        public var once = false
+        /// Renderer binary to spawn per job.
+        public var renderer = RenderChild.rendererPath()
+        /// Delete temps in tmp/ older than this many seconds at start-up.
+        public var staleTempSeconds: Double = 36 * 3600
+        public init() {}
+    }
+
+    private struct Running {
+        var id: JobID
+        var job: Job
+        var child: RenderChild
+        var record: StatusSidecar
+        var temp: String
+        var startedMono: Double
+        var lastWrite: Double
+    }
+
+    public let spool: Spool
+    public let options: Options
+    private var settings = SpoolSettings()
+    private var pending = PendingQueue()
+    private var current: Running?
+    private var stopping = false
+    private var lastRescan = 0.0
+    private var log: (String) -> Void
+
+    public init(spool: Spool, options: Options = Options(), log: @escaping (String) -> Void = { Sys.print($0 + "\n", fd: 2) }) {
+        self.spool = spool
+        self.options = options
+        self.log = log
+    }
+
+    /// Runs until SIGTERM/SIGINT (or, with `once`, until the queue is empty).
+    public func run() throws(SpoolError) {
+        do { settings = try spool.settings() } catch { throw .settings(error) }
+        do { if !spool.exists { try spool.create() } } catch { throw .system(error) }
+        guard access(options.renderer, X_OK) == 0 else {
+            throw .system(SystemError("cannot run the renderer", options.renderer, errno: errno))
+        }
+        let lock = try SpoolLock.acquire(spool)
+        defer { withExtendedLifetime(lock) {} }
+
+        var signals: [Int32] = [SIGTERM, SIGINT, SIGCHLD, SIGHUP]
+        var oldMask = sigset_t()
+        let sigfd = cspoolsys_signalfd_for(&signals, Int32(signals.count), &oldMask)
+        if sigfd < 0 { throw .system(SystemError("signalfd")) }
+        defer { Glibc.close(sigfd); sigprocmask(SIG_SETMASK, &oldMask, nil) }
+
+        do { try recover() } catch { throw .system(error) }
+        let watcher: DirectoryWatcher
+        // Watch first, then scan: a job arriving in between is seen by one or the other.
+        do { watcher = try DirectoryWatcher(directories: [spool.path("queue"), spool.path("cancel")]) } catch { throw .system(error) }
+        if !watcher.isReliable { log("note: \(spool.root) is on a network filesystem; polling every second") }
+        rescan()
+        log("exportctl daemon \(getpid()) watching \(spool.root)" + (options.once ? " (until the queue is empty)" : ""))
+
+        while true {
+            if current == nil && !stopping {
+                startNext()
+                if current == nil && options.once {
+                    rescan()
+                    if pending.isEmpty { break }
+                    continue
+                }
+            }
+            if stopping && current == nil { break }
+
+            var fds = [pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: watcher.fd, events: Int16(POLLIN), revents: 0)]
+            if let c = current, !c.child.eofSeen { fds.append(pollfd(fd: c.child.eventFD, events: Int16(POLLIN), revents: 0)) }
+            let now = Clock.monotonic()
+            var timeout: Double = current != nil ? 0.25 : max(0, lastRescan + settings.rescanSeconds - now)
+            if !watcher.isReliable { timeout = min(timeout, 1) }
+            let n = poll(&fds, nfds_t(fds.count), Int32(min(timeout, 3600) * 1000))
+            if n < 0 && errno != EINTR { throw .system(SystemError("poll")) }
+
+            if fds[0].revents != 0 { handleSignals(sigfd) }
+            if fds[1].revents != 0 { handleEvents(watcher) }
+            if watcher.needsRescan { watcher.clearRescan(); rescan() }
+            if current != nil { pumpChild() }
+            if let c = current, let limit = settings.timeoutSeconds, Clock.monotonic() - c.startedMono > limit {
+                stopCurrent(as: .failed, code: "timeout", message: "the render took longer than the spool's timeout of \(Int(limit)) s and was stopped")
+            }
+            if current == nil, Clock.monotonic() >= lastRescan + settings.rescanSeconds || !watcher.isReliable { rescan() }
+        }
+        log("exportctl daemon \(getpid()) stopped")
+    }
+
+    // MARK: - start-up recovery
+
+    /// Puts orphans of a crash back in the queue (counting the attempt),
+    /// finishes ones whose completion was durable, sweeps stale temps and
+    /// repairs a torn analytics line.
+    func recover() throws(SystemError) {
+        for id in try spool.ids(in: .processing) {
+            let job: Job
+            do { job = try spool.readJob(id, .processing) } catch {
+                var r = StatusSidecar.read(id, in: spool) ?? StatusSidecar(queued: Job(kind: .mp3, input: "", output: ""), id: id)
+                r.state = .failed; r.finishedAt = Clock.now()
+                r.error = .init(code: "invalid-job", message: "the stored job file is unreadable: \(error)")
+                try spool.conclude(r, from: .processing, userHash: nil)
+                continue
+            }
+            try? Sys.unlink(Spool.tempOutputPath(for: job, id: id))
+            var record = StatusSidecar.read(id, in: spool) ?? StatusSidecar(queued: job, id: id)
+            if record.state.isFinished {
+                // The final sidecar was durable but the move was lost.
+                if record.state != .completed || Sys.exists(job.output) {
+                    try Sys.rename(spool.jobPath(id, .processing), spool.jobPath(id, record.state))
+                    log("\(id) recovered as \(record.state.rawValue)")
+                    continue
+                }
+            }
+            if record.attempts >= settings.maxAttempts {
+                record.state = .failed
+                record.finishedAt = Clock.now()
+                record.error = .init(code: "interrupted", message: "the render was interrupted \(record.attempts) times (daemon killed or machine restarted); giving up")
+                try spool.conclude(record, from: .processing, userHash: job.userHash)
+                log("\(id) failed: interrupted \(record.attempts) times")
+                continue
+            }
+            record.state = .queued
+            record.progress = 0
+            record.stage = "requeued after an interrupted attempt"
+            try record.write(to: spool, durable: true)
+            try Sys.rename(spool.jobPath(id, .processing), spool.jobPath(id, .queued))
+            log("\(id) requeued after an interrupted attempt \(record.attempts)")
+        }
+        try Sys.fsyncDirectory(spool.path("queue"))
+        // Cancel requests left over: queued ones are cancelled now, others dropped.
+        for name in try Sys.listDirectory(spool.path("cancel")) {
+            if let id = JobID(name) { _ = try? spool.cancelQueued(id) }
+            try? Sys.unlink(spool.path("cancel/" + name))
+        }
+        let now = Clock.now()
+        for name in try Sys.listDirectory(spool.path("tmp")) {
+            let p = spool.path("tmp/" + name)
+            if let st = Sys.fileStatus(p), now - Double(st.st_mtim.tv_sec) > options.staleTempSeconds || name.hasPrefix("status-") {
+                try? Sys.unlink(p)
+            }
+        }
+        let cut = try AnalyticsLog(path: spool.analyticsPath).repair()
+        if cut > 0 { log("analytics.jsonl: removed a torn last line of \(cut) bytes") }
+    }
+
+    // MARK: - the queue
+
+    private func rescan() {
+        lastRescan = Clock.monotonic()
+        if let ids = try? spool.ids(in: .queued) { pending.replace(with: ids) }
+        if let s = try? spool.settings() { settings = s }
+    }
+
+    private func handleEvents(_ watcher: DirectoryWatcher) {
+        for e in watcher.read() {
+            if e.directory.hasSuffix("/queue") {
+                if e.name.hasSuffix(".json"), let id = JobID(String(e.name.dropLast(5))) { pending.insert(id) }
+            } else if let id = JobID(e.name) {
+                handleCancelRequest(id)
+            }
+        }
+    }
+
+    private func handleCancelRequest(_ id: JobID) {
+        if current?.id == id {
+            stopCurrent(as: .cancelled, code: "cancelled", message: "cancelled while rendering")
+        } else {
+            _ = try? spool.cancelQueued(id)
+        }
+        try? Sys.unlink(spool.cancelPath(id))
+    }
+
+    private func handleSignals(_ sigfd: Int32) {
+        var info = signalfd_siginfo()
+        while Glibc.read(sigfd, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
+            switch Int32(info.ssi_signo) {
+            case SIGTERM, SIGINT:
+                if !stopping { log("exportctl daemon: stopping (signal \(info.ssi_signo))") }
+                stopping = true
+                if current != nil { requeueCurrent() }
+            case SIGHUP:
+                rescan()
+            default:
+                break  // SIGCHLD: pumpChild reaps
+            }
+        }
+    }
+
+    /// Claims the oldest queued job and starts its render.
+    private func startNext() {
+        while current == nil, let id = pending.popFirst() {
+            if let r = claim(id) { current = r }
+        }
+    }
+
+    private func claim(_ id: JobID) -> Running? {
+        let src = spool.jobPath(id, .queued)
+        guard let fd = try? Sys.open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { return nil }
+        defer { Glibc.close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        let sane = (st.st_mode & S_IFMT) == S_IFREG && st.st_nlink == 1 && st.st_size <= 1 << 20
+        do {
+            try Sys.rename(src, spool.jobPath(id, .processing))
+        } catch {
+            if error.errno != ENOENT { log("\(id) cannot be claimed: \(error)") }
+            return nil
+        }
+        let job: Job
+        do {
+            guard sane else { throw JobError(file: src, message: "not a regular single-link file of at most 1 MiB") }
+            job = try JobDecoder(mode: .stored, baseDirectory: "/", checkFiles: false)
+                .decode(try Sys.readAll(fd, limit: 1 << 20, path: src), name: src)
+        } catch {
+            var r = StatusSidecar(queued: Job(kind: .mp3, input: "", output: ""), id: id)
+            r.state = .failed; r.finishedAt = Clock.now()
+            r.error = .init(code: "invalid-job", message: "\(error)")
+            _ = try? spool.conclude(r, from: .processing, userHash: nil)
+            log("\(id) failed: \(error)")
+            return nil
+        }
+        var record = StatusSidecar.read(id, in: spool) ?? StatusSidecar(queued: job, id: id)
+        record.state = .processing
+        record.position = nil
+        record.attempts += 1
+        record.startedAt = Clock.now()
+        record.progress = 0
+        record.stage = "starting"
+        record.error = nil
+        do { try record.write(to: spool, durable: true) } catch {
+            log("\(id): cannot record the start (\(error)); putting it back")
+            try? Sys.rename(spool.jobPath(id, .processing), src)
+            return nil
+        }
+        let temp = Spool.tempOutputPath(for: job, id: id)
+        try? Sys.unlink(temp)
+        let child: RenderChild
+        do { child = try RenderChild(jobFile: spool.jobPath(id, .processing), tempOutput: temp, renderer: options.renderer) } catch {
+            finish(id: id, job: job, record: record, outcome: .failed(code: "spawn", message: "\(error)", transient: true), temp: temp)
+            return nil
+        }
+        log("\(id) processing (attempt \(record.attempts)): \(job.kind.rawValue) → \(job.output)")
+        let running = Running(id: id, job: job, child: child, record: record, temp: temp, startedMono: Clock.monotonic(), lastWrite: Clock.monotonic())
+        if Sys.exists(spool.cancelPath(id)) {
+            // A cancel request raced the claim.
+            current = running
+            stopCurrent(as: .cancelled, code: "cancelled", message: "cancelled while rendering")
+            try? Sys.unlink(spool.cancelPath(id))
+            return nil
+        }
+        return running
+    }
+
+    // MARK: - the job in hand
+
+    /// Applies the child's progress events and finishes the job once it exits.
+    private func pumpChild() {
+        guard var c = current else { return }
+        for e in c.child.readEvents() where e["event"]?.stringValue == "progress" {
+            if let p = e["progress"]?.doubleValue { c.record.progress = min(1, max(0, p)) }
+            if let s = e["stage"]?.stringValue { c.record.stage = s }
+        }
+        let now = Clock.monotonic()
+        if now - c.lastWrite >= 0.25 {
+            try? c.record.write(to: spool, durable: false)
+            c.lastWrite = now
+        }
+        current = c
+        if c.child.reap() {
+            current = nil
+            finish(id: c.id, job: c.job, record: c.record, outcome: c.child.outcome(), temp: c.temp, started: c.startedMono)
+        }
+    }
+
+    private func finish(id: JobID, job: Job, record: StatusSidecar, outcome: RenderChild.Outcome, temp: String, started: Double? = nil) {
+        var r = record
+        let renderSeconds = started.map { Clock.monotonic() - $0 }
+        r.finishedAt = Clock.now()
+        r.stage = nil
+        switch outcome {
+        case let .rendered(result):
+            do {
+                try Publisher.publish(temp: temp, to: job.output, overwrite: job.overwrite)
+                r.state = .completed
+                r.progress = 1
+                r.output.bytes = result["bytes"]?.intValue
+                r.output.duration = result["duration"]?.doubleValue
+                r.mediaSeconds = result["mediaSeconds"]?.doubleValue ?? r.output.duration
+                try spool.conclude(r, from: .processing, userHash: job.userHash, renderSeconds: renderSeconds)
+                log("\(id) completed: \(job.output)")
+            } catch let e as Publisher.Failure {
+                try? Sys.unlink(temp)
+                switch e {
+                case let .exists(p): fail(r, job, code: "output-exists", message: "'\(p)' appeared while rendering; set \"overwrite\": true to replace it", transient: false, renderSeconds)
+                case let .system(s): fail(r, job, code: "io", message: "cannot publish the output: \(s)", transient: s.isTransient, renderSeconds)
+                }
+            } catch {
+                log("\(id): cannot record completion: \(error); it will be recovered at the next start")
+            }
+        case let .failed(code, message, transient):
+            try? Sys.unlink(temp)
+            fail(r, job, code: code, message: message, transient: transient, renderSeconds)
+        }
+    }
+
+    private func fail(_ record: StatusSidecar, _ job: Job, code: String, message: String, transient: Bool, _ renderSeconds: Double?) {
+        var r = record
+        r.error = .init(code: code, message: message)
+        if transient && r.attempts < settings.maxAttempts && !stopping {
+            r.state = .queued
+            r.progress = 0
+            r.stage = "waiting to retry after: \(message)"
+            do {
+                try r.write(to: spool, durable: true)
+                try Sys.rename(spool.jobPath(r.id, .processing), spool.jobPath(r.id, .queued))
+                pending.insert(r.id)
+                log("\(r.id) will be retried (attempt \(r.attempts) of \(settings.maxAttempts) failed: \(message))")
+            } catch {
+                log("\(r.id): cannot requeue: \(error)")
+            }
+            return
+        }
+        r.state = .failed
+        do { try spool.conclude(r, from: .processing, userHash: job.userHash, renderSeconds: renderSeconds) } catch {
+            log("\(r.id): cannot record failure: \(error)")
+        }
+        log("\(r.id) failed: \(code): \(message)")
+    }
+
+    /// Kills the render in hand and ends the job as cancelled or failed.
+    private func stopCurrent(as state: JobState, code: String, message: String) {
+        guard let c = current else { return }
+        current = nil
+        c.child.kill(SIGKILL)
+        _ = c.child.reap(blocking: true)
+        try? Sys.unlink(c.temp)
+        var r = c.record
+        r.state = state
+        r.stage = nil
+        r.finishedAt = Clock.now()
+        r.error = .init(code: code, message: message)
+        do { try spool.conclude(r, from: .processing, userHash: c.job.userHash, renderSeconds: Clock.monotonic() - c.startedMono) } catch {
+            log("\(c.id): cannot record \(state.rawValue): \(error)")
+        }
+        log("\(c.id) \(state.rawValue): \(message)")
+    }
+
+    /// On shutdown: stops the render in hand and puts its job back at the
+    /// head of the queue without counting the attempt.
+    private func requeueCurrent() {
+        guard let c = current else { return }
+        current = nil
+        c.child.kill(SIGTERM)
+        let deadline = Clock.monotonic() + 2
+        while !c.child.reap() && Clock.monotonic() < deadline { usleep(20_000) }
+        if !c.child.reap() { c.child.kill(SIGKILL); _ = c.child.reap(blocking: true) }
+        try? Sys.unlink(c.temp)
+        var r = c.record
+        r.state = .queued
+        r.attempts = max(0, r.attempts - 1)
+        r.progress = 0
+        r.stage = "requeued at daemon shutdown"
+        do {
+            try r.write(to: spool, durable: true)
+            try Sys.rename(spool.jobPath(c.id, .processing), spool.jobPath(c.id, .queued))
+            try Sys.fsyncDirectory(spool.path("queue"))
+            log("\(c.id) requeued at shutdown")
+        } catch {
+            log("\(c.id): cannot requeue at shutdown: \(error); it will be recovered at the next start")
+        }
+    }
+}

@@ -1,0 +1,23 @@
+/// Why a spool operation could not be done.
+public enum SpoolError: Error, Sendable, CustomStringConvertible {
+    /// The queue cap is reached (exit 75).
+    case queueFull(waiting: Int, cap: Int)
+    /// Another daemon holds the spool's lock (exit 75).
+    case busy(holder: String)
+    /// No job with this id in the spool (exit 66).
+    case unknownJob(String)
+    /// A system call failed (exit 74).
+    case system(SystemError)
+    /// settings.json is invalid (exit 78 would be EX_CONFIG; reported as 65 with the field).
+    case settings(JobError)
+
+    public var description: String {
+        switch self {
+        case let .queueFull(waiting, cap): return "queue full: \(waiting) jobs waiting (cap \(cap)); try again later"
+        case let .busy(holder): return "spool is busy: \(holder)"
+        case let .unknownJob(id): return "no job '\(id)' in this spool"
+        case let .system(e): return e.description
+        case let .settings(e): return e.description
+        }
+    }
+}

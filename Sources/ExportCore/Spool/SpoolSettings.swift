@@ -1,0 +1,46 @@
+/// Settings of one spool, read from `SPOOL/settings.json` (all optional).
+public struct SpoolSettings: Sendable, Equatable {
+    /// Most jobs waiting at once; nil for no cap. `submit` refuses beyond it (exit 75).
+    public var queueCap: Int?
+    /// How many times a job is started before a transient failure becomes final.
+    public var maxAttempts: Int = 3
+    /// Seconds between full rescans of the queue (inotify events are hints).
+    public var rescanSeconds: Double = 60
+    /// Seconds a running render may take before it is stopped; nil for no limit.
+    public var timeoutSeconds: Double?
+
+    public init() {}
+
+    static let fields: Set<String> = ["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds"]
+
+    /// Parses settings.json; unknown fields and bad values are errors that name them.
+    public static func parse(_ bytes: [UInt8], name: String) throws(JobError) -> SpoolSettings {
+        let root: JSONValue
+        do { root = try JSONParser.parse(bytes) } catch {
+            throw JobError(file: name, line: error.line, column: error.column, message: error.message)
+        }
+        guard case let .object(members) = root else { throw JobError(file: name, message: "expected a JSON object") }
+        var s = SpoolSettings()
+        for (k, v) in members {
+            guard fields.contains(k) else { throw JobError(file: name, field: k, message: "unknown setting; one of \(fields.sorted().joined(separator: ", "))") }
+            switch k {
+            case "queueCap":
+                if case .null = v { s.queueCap = nil; continue }
+                guard let i = v.intValue, i >= 1 else { throw JobError(file: name, field: k, message: "expected a whole number ≥ 1 or null") }
+                s.queueCap = Int(i)
+            case "maxAttempts":
+                guard let i = v.intValue, (1...100).contains(i) else { throw JobError(file: name, field: k, message: "expected a whole number 1…100") }
+                s.maxAttempts = Int(i)
+            case "rescanSeconds":
+                guard let d = v.doubleValue, d >= 1 else { throw JobError(file: name, field: k, message: "expected a number of seconds ≥ 1") }
+                s.rescanSeconds = d
+            case "timeoutSeconds":
+                if case .null = v { s.timeoutSeconds = nil; continue }
+                guard let d = v.doubleValue, d > 0 else { throw JobError(file: name, field: k, message: "expected a number of seconds > 0 or null") }
+                s.timeoutSeconds = d
+            default: break
+            }
+        }
+        return s
+    }
+}

@@ -1,0 +1,149 @@
+import Glibc
+
+/// The status record of one job, `SPOOL/status/ID.json`, replaced whole at
+/// every change (temp, fsync, rename, fsync of the directory).
+///
+/// A queued job has no sidecar yet: its record is made from the job file,
+/// and its queue position is computed when read, never stored.
+public struct StatusSidecar: Sendable, Equatable {
+    public struct Output: Sendable, Equatable {
+        public var path: String
+        public var bytes: Int64?
+        public var duration: Double?
+        public init(path: String, bytes: Int64? = nil, duration: Double? = nil) {
+            self.path = path; self.bytes = bytes; self.duration = duration
+        }
+    }
+
+    public struct Failure: Sendable, Equatable {
+        public var code: String
+        public var message: String
+        public init(code: String, message: String) { self.code = code; self.message = message }
+    }
+
+    public var id: JobID
+    public var kind: JobKind
+    public var state: JobState
+    public var position: Int?
+    public var progress: Double
+    public var stage: String?
+    public var attempts: Int
+    public var submittedAt: Double
+    public var startedAt: Double?
+    public var finishedAt: Double?
+    public var input: String
+    public var output: Output
+    public var mediaSeconds: Double?
+    public var error: Failure?
+
+    /// The record of a job that has not started yet.
+    public init(queued job: Job, id: JobID) {
+        self.id = id
+        kind = job.kind
+        state = .queued
+        progress = 0
+        stage = nil
+        attempts = 0
+        submittedAt = job.submittedAt ?? id.timestamp
+        input = job.input
+        output = Output(path: job.output)
+    }
+
+    public func json() -> JSONValue {
+        .compactObject([
+            ("id", .string(id.rawValue)),
+            ("kind", .string(kind.rawValue)),
+            ("state", .string(state.rawValue)),
+            ("position", position.map { .int(Int64($0)) }),
+            ("progress", .double((progress * 10000).rounded() / 10000)),
+            ("stage", stage.map { .string($0) }),
+            ("attempts", .int(Int64(attempts))),
+            ("submittedAt", .string(Clock.iso8601(submittedAt))),
+            ("startedAt", startedAt.map { .string(Clock.iso8601($0)) }),
+            ("finishedAt", finishedAt.map { .string(Clock.iso8601($0)) }),
+            ("input", .string(input)),
+            ("output", .compactObject([
+                ("path", .string(output.path)),
+                ("bytes", output.bytes.map { .int($0) }),
+                ("duration", output.duration.map { .double($0) }),
+            ])),
+            ("mediaSeconds", mediaSeconds.map { .double($0) }),
+            ("error", error.map { .object([("code", .string($0.code)), ("message", .string($0.message))]) }),
+        ])
+    }
+
+    public init?(json v: JSONValue) {
+        guard let ids = v["id"]?.stringValue, let id = JobID(ids),
+              let k = v["kind"]?.stringValue, let kind = JobKind(rawValue: k),
+              let s = v["state"]?.stringValue, let state = JobState(rawValue: s),
+              let out = v["output"], let outPath = out["path"]?.stringValue else { return nil }
+        self.id = id
+        self.kind = kind
+        self.state = state
+        position = v["position"]?.intValue.map { Int($0) }
+        progress = v["progress"]?.doubleValue ?? 0
+        stage = v["stage"]?.stringValue
+        attempts = Int(v["attempts"]?.intValue ?? 0)
+        submittedAt = v["submittedAt"]?.stringValue.flatMap(Clock.parseISO8601) ?? id.timestamp
+        startedAt = v["startedAt"]?.stringValue.flatMap(Clock.parseISO8601)
+        finishedAt = v["finishedAt"]?.stringValue.flatMap(Clock.parseISO8601)
+        input = v["input"]?.stringValue ?? ""
+        output = Output(path: outPath, bytes: out["bytes"]?.intValue, duration: out["duration"]?.doubleValue)
+        mediaSeconds = v["mediaSeconds"]?.doubleValue
+        if let e = v["error"], let c = e["code"]?.stringValue, let m = e["message"]?.stringValue {
+            error = Failure(code: c, message: m)
+        }
+    }
+
+    /// Writes the sidecar into `spool` atomically; `durable` adds the fsyncs
+    /// that make a state change survive a power cut (progress updates skip them).
+    public func write(to spool: Spool, durable: Bool) throws(SystemError) {
+        let final = spool.sidecarPath(id)
+        let tmp = spool.path("tmp/status-" + id.rawValue + "." + String(getpid()))
+        try? Sys.unlink(tmp)
+        let fd = try Sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+        do {
+            try Sys.writeAll(fd, Array((json().jsonText() + "\n").utf8), path: tmp)
+            if durable { try Sys.fsync(fd, path: tmp) }
+        } catch { Glibc.close(fd); try? Sys.unlink(tmp); throw error }
+        do {
+            try Sys.close(fd, path: tmp)
+            try Sys.rename(tmp, final)
+        } catch { try? Sys.unlink(tmp); throw error }
+        if durable { try Sys.fsyncDirectory(spool.path("status")) }
+    }
+
+    /// Reads the sidecar of `id`, or nil when there is none (a queued job) or it is unreadable.
+    public static func read(_ id: JobID, in spool: Spool) -> StatusSidecar? {
+        guard let bytes = try? Sys.readFile(spool.sidecarPath(id), limit: 1 << 20),
+              let v = try? JSONParser.parse(bytes) else { return nil }
+        return StatusSidecar(json: v)
+    }
+}
+
+extension Spool {
+    /// The current status of a job: its sidecar, with the state taken from
+    /// the directory the job sits in (the truth) and a live queue position.
+    public func status(of id: JobID, withPosition: Bool = true) throws(SpoolError) -> StatusSidecar {
+        guard let state = state(of: id) else { throw .unknownJob(id.rawValue) }
+        var record: StatusSidecar
+        if let s = StatusSidecar.read(id, in: self) {
+            record = s
+        } else {
+            let job: Job
+            do { job = try readJob(id, state) } catch {
+                // The job moved between the look-up and the read: ask again.
+                guard let again = self.state(of: id), let j = try? readJob(id, again) else { throw .unknownJob(id.rawValue) }
+                job = j
+            }
+            record = StatusSidecar(queued: job, id: id)
+        }
+        record.state = state
+        if state == .queued && withPosition {
+            do { record.position = try position(of: id) } catch { throw .system(error) }
+        } else {
+            record.position = nil
+        }
+        return record
+    }
+}

@@ -1,0 +1,135 @@
+import CSpoolSys
+import Glibc
+
+/// Every raw system call the spool makes goes through here, retried on EINTR
+/// and turned into a thrown `SystemError` naming the call and the path.
+public enum Sys {
+    @inline(__always)
+    static func retry<T: BinaryInteger>(_ body: () -> T) -> T {
+        while true {
+            let r = body()
+            if r == -1 && errno == EINTR { continue }
+            return r
+        }
+    }
+
+    public static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o600) throws(SystemError) -> Int32 {
+        let fd = retry { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        if fd < 0 { throw SystemError("open", path) }
+        return fd
+    }
+
+    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0o600) throws(SystemError) -> Int32 {
+        let fd = retry { Glibc.openat(dirfd, name, flags | O_CLOEXEC, mode) }
+        if fd < 0 { throw SystemError("open", name) }
+        return fd
+    }
+
+    /// Opens a directory for fsync and *at calls.
+    public static func openDirectory(_ path: String) throws(SystemError) -> Int32 {
+        try open(path, O_RDONLY | O_DIRECTORY)
+    }
+
+    /// close(2), whose error matters after writes (NFS, delayed allocation).
+    public static func close(_ fd: Int32, path: String? = nil) throws(SystemError) {
+        if Glibc.close(fd) != 0 && errno != EINTR { throw SystemError("close", path) }
+    }
+
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String? = nil) throws(SystemError) {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { b in retry { Glibc.write(fd, b.baseAddress! + off, b.count - off) } }
+            if n < 0 { throw SystemError("write", path) }
+            if n == 0 { throw SystemError("write", path, errno: EIO) }
+            off += n
+        }
+    }
+
+    /// Reads the whole file behind `fd`, refusing more than `limit` bytes.
+    public static func readAll(_ fd: Int32, limit: Int = 64 << 20, path: String? = nil) throws(SystemError) -> [UInt8] {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { b in retry { Glibc.read(fd, b.baseAddress!, b.count) } }
+            if n < 0 { throw SystemError("read", path) }
+            if n == 0 { return out }
+            out += buf[0..<n]
+            if out.count > limit { throw SystemError("read", path, errno: EFBIG) }
+        }
+    }
+
+    public static func readFile(_ path: String, limit: Int = 64 << 20) throws(SystemError) -> [UInt8] {
+        let fd = try open(path, O_RDONLY | O_NOFOLLOW)
+        defer { Glibc.close(fd) }
+        return try readAll(fd, limit: limit, path: path)
+    }
+
+    public static func fsync(_ fd: Int32, path: String? = nil) throws(SystemError) {
+        if retry({ Glibc.fsync(fd) }) != 0 { throw SystemError("fsync", path) }
+    }
+
+    /// fsync of a directory, so a rename or create in it survives a power cut.
+    public static func fsyncDirectory(_ path: String) throws(SystemError) {
+        let fd = try openDirectory(path)
+        defer { Glibc.close(fd) }
+        try fsync(fd, path: path)
+    }
+
+    public static func rename(_ from: String, _ to: String) throws(SystemError) {
+        if retry({ Glibc.rename(from, to) }) != 0 { throw SystemError("rename", from) }
+    }
+
+    /// rename that fails with EEXIST instead of replacing `to`.
+    public static func renameNoReplace(_ from: String, _ to: String) throws(SystemError) {
+        if retry({ cspoolsys_rename_noreplace(AT_FDCWD, from, AT_FDCWD, to) }) != 0 { throw SystemError("rename", to) }
+    }
+
+    public static func unlink(_ path: String, missingOK: Bool = true) throws(SystemError) {
+        if Glibc.unlink(path) != 0 && !(missingOK && errno == ENOENT) { throw SystemError("unlink", path) }
+    }
+
+    public static func mkdir(_ path: String, _ mode: mode_t = 0o700) throws(SystemError) {
+        if Glibc.mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path) }
+    }
+
+    /// Whether anything (a symlink included) exists at `path`.
+    public static func exists(_ path: String) -> Bool {
+        fileStatus(path) != nil
+    }
+
+    /// lstat(2), or nil when it fails.
+    public static func fileStatus(_ path: String) -> stat? {
+        var st = stat()
+        return lstat(path, &st) == 0 ? st : nil
+    }
+
+    /// Names in a directory, without `.` and `..`.
+    public static func listDirectory(_ path: String) throws(SystemError) -> [String] {
+        guard let d = opendir(path) else { throw SystemError("opendir", path) }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafePointer(to: e.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Cryptographically random bytes from getrandom(2).
+    public static func randomBytes(_ n: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: n)
+        var got = 0
+        while got < n {
+            let r = out.withUnsafeMutableBytes { cspoolsys_getrandom($0.baseAddress! + got, n - got) }
+            if r > 0 { got += r }
+        }
+        return out
+    }
+
+    /// Writes `bytes` to stdout (fd 1) or stderr (fd 2) in one piece.
+    public static func print(_ text: String, fd: Int32 = 1) {
+        try? writeAll(fd, Array(text.utf8))
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import ExportCore
+import Glibc
+
+extension Exportctl {
+    /// `exportctl cancel`: cancel queued jobs at once, running ones within a second.
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel jobs: a queued job at once, a running one within a second (its partial output removed).",
+            discussion: "Exit 0 when every job is cancelled (or already was), 1 when one had already completed or failed.")
+
+        @OptionGroup var spoolOption: SpoolOption
+        @Argument(help: ArgumentHelp("Job ids.", valueName: "id")) var ids: [String]
+
+        func validate() throws { if ids.isEmpty { throw ValidationError("give at least one job id") } }
+
+        func run() throws {
+            let spool = spoolOption.resolved
+            var code = ExitStatus.ok
+            for id in try parseIDs(ids) {
+                do { code = max(code, try cancel(id, spool)) } catch let e as SystemError {
+                    throw fail(e.description, ExitStatus.ioError)
+                }
+            }
+            if code != 0 { throw ExitCode(code) }
+        }
+
+        private func cancel(_ id: JobID, _ spool: Spool) throws -> Int32 {
+            for _ in 0..<3 {
+                guard let state = spool.state(of: id) else { throw fail("no job '\(id)' in this spool", ExitStatus.noInput) }
+                switch state {
+                case .cancelled:
+                    Sys.print("\(id) cancelled\n")
+                    return ExitStatus.ok
+                case .completed, .failed:
+                    Sys.print("exportctl: \(id) already \(state.rawValue); nothing to cancel\n", fd: 2)
+                    return ExitStatus.jobFailed
+                case .queued:
+                    if try spool.cancelQueued(id) { Sys.print("\(id) cancelled\n"); return ExitStatus.ok }
+                    continue  // claimed meanwhile: look again
+                case .processing:
+                    try spool.requestCancel(id)
+                    // The daemon acts on the request within milliseconds; wait up to 5 s to report it.
+                    let deadline = Clock.monotonic() + 5
+                    while Clock.monotonic() < deadline {
+                        if let s = spool.state(of: id), s != .processing { break }
+                        if !SpoolLock.isHeld(spool) { break }
+                        usleep(20_000)
+                    }
+                    let now = spool.state(of: id)
+                    if now == .cancelled { Sys.print("\(id) cancelled\n"); return ExitStatus.ok }
+                    if now == .processing {
+                        Sys.print("\(id) cancel requested; no daemon has acted on it yet (it will when one runs)\n")
+                        return ExitStatus.ok
+                    }
+                    continue
+                }
+            }
+            throw fail("\(id) kept changing state; try again", ExitStatus.tryLater)
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import ExportCore
+
+/// The `exportctl` command: parses arguments, calls ExportCore, prints, and
+/// maps errors to sysexits-style exit codes. It never links FFmpeg.
+@main
+struct Exportctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exportctl",
+        abstract: "Batch media exporter: a spool of JSON jobs rendered to mp3 by a daemon.",
+        discussion: "See exportctl(1) for job files, the spool layout and exit codes.",
+        version: "0.1.0",
+        subcommands: [Submit.self, Status.self, Wait.self, List.self, Cancel.self, RunDaemon.self, Render.self, StatsCommand.self]
+    )
+}
+
+/// `--spool DIR`, shared by every subcommand.
+struct SpoolOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Spool directory (default: $EXPORTCTL_SPOOL, else /var/spool/exportctl for root, else ~/.local/state/exportctl/spool).", valueName: "dir"))
+    var spool: String?
+
+    var resolved: Spool { Spool.resolve(option: spool, cwd: currentDirectory()) }
+}

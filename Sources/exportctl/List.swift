@@ -1,0 +1,44 @@
+import ArgumentParser
+import ExportCore
+
+extension JobState: ExpressibleByArgument {}
+
+extension Exportctl {
+    /// `exportctl list`: every job in the spool, oldest first.
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List jobs, oldest first.")
+
+        @OptionGroup var spoolOption: SpoolOption
+        @Option(help: ArgumentHelp("Only jobs in this state: queued, processing, completed, failed, cancelled.", valueName: "state"))
+        var state: JobState?
+        @Flag(help: "Print a JSON array of status records.") var json = false
+
+        func run() throws {
+            let spool = spoolOption.resolved
+            var records: [StatusSidecar] = []
+            if spool.exists {
+                do { records = try collect(spool) } catch { throw fail(error.description, ExitStatus.ioError) }
+            }
+            if json {
+                Sys.print(JSONValue.array(records.map { $0.json() }).jsonText() + "\n")
+            } else if !records.isEmpty {
+                Sys.print(records.map(Format.line).joined(separator: "\n") + "\n")
+            }
+        }
+
+        /// Records of every job in the chosen states, oldest first; queue
+        /// positions come from one listing of the queue.
+        private func collect(_ spool: Spool) throws(SystemError) -> [StatusSidecar] {
+            var records: [StatusSidecar] = []
+            for s in state.map({ [$0] }) ?? JobState.allCases {
+                let ids = try spool.ids(in: s)
+                for (i, id) in ids.enumerated() {
+                    guard var r = try? spool.status(of: id, withPosition: false), r.state == s else { continue }  // moved on meanwhile
+                    if s == .queued { r.position = i + 1 }
+                    records.append(r)
+                }
+            }
+            return records.sorted { $0.id < $1.id }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import ExportCore
+
+extension Exportctl {
+    /// `exportctl render FILE`: one job in the foreground, no spool.
+    struct Render: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Render one job file in the foreground, without a spool or daemon.",
+            discussion: "Same validation, render process, verification and atomic publish as the daemon. Exit 0 on success, 1 if the render failed, 65/66 for an invalid job.")
+
+        @Argument(help: ArgumentHelp("Job file, or '-' for standard input.", valueName: "file")) var file: String
+        @Flag(help: "Print the result as a JSON object.") var json = false
+
+        func run() throws {
+            let name = file == "-" ? "<stdin>" : file
+            let job: Job
+            do {
+                let bytes = file == "-" ? try Sys.readAll(0, limit: 1 << 20, path: name) : try Sys.readFile(file, limit: 1 << 20)
+                job = try JobDecoder(mode: .submitted, baseDirectory: currentDirectory()).decode(bytes, name: name)
+            } catch let e as JobError {
+                throw fail(e.description, exitStatus(for: e))
+            } catch let e as SystemError {
+                throw fail("\(name): \(e.errno == 2 ? "no such file" : e.message)", ExitStatus.noInput)
+            }
+            let tty = stderrIsTerminal
+            let outcome: RenderChild.Outcome
+            do {
+                outcome = try ForegroundRender(job: job).run { progress, stage in
+                    if tty { Sys.print("\r\u{1b}[K\(Int(progress * 100))% \(stage)", fd: 2) }
+                }
+            } catch {
+                throw fail(error.description, error.errno == 2 ? ExitStatus.unavailable : ExitStatus.ioError)
+            }
+            if tty { Sys.print("\r\u{1b}[K", fd: 2) }
+            switch outcome {
+            case let .rendered(result):
+                if json {
+                    Sys.print(JSONValue.compactObject([
+                        ("output", .string(job.output)), ("bytes", result["bytes"]),
+                        ("duration", result["duration"]), ("codec", result["codec"]),
+                    ]).jsonText() + "\n")
+                } else {
+                    var d: [String] = []
+                    if let s = result["duration"]?.doubleValue { d.append(Format.seconds(s)) }
+                    if let b = result["bytes"]?.intValue { d.append(Format.bytes(b)) }
+                    Sys.print("\(job.output)  \(d.joined(separator: ", "))\n")
+                }
+            case let .failed(code, message, _):
+                if json { Sys.print(JSONValue.object([("error", .object([("code", .string(code)), ("message", .string(message))]))]).jsonText() + "\n") }
+                throw fail("\(code): \(message)", code == "cancelled" ? ExitStatus.jobCancelled : ExitStatus.jobFailed)
+            }
+        }
+    }
+}
