@@ -1,0 +1,37 @@
+#!/bin/sh
+# make demo: a daemon on ./spool renders the example jobs, then everything is
+# shown and the daemon is stopped. Run from the repository root.
+set -eu
+bin=${BIN:-.build/release}
+spool=./spool
+mkdir -p examples/out
+export EXPORTCTL_SPOOL="$spool"
+
+"$bin/exportctl" daemon &
+daemon=$!
+trap 'kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT INT TERM
+
+echo "== submit"
+ids=$("$bin/exportctl" submit examples/jobs/episode.json examples/jobs/teaser.json examples/jobs/memo.json)
+echo "$ids"
+
+echo "== wait"
+# shellcheck disable=SC2086
+"$bin/exportctl" wait --timeout 120 $ids
+
+echo "== outputs"
+for f in examples/out/*.mp3; do
+  if command -v ffprobe >/dev/null 2>&1; then
+    printf '%s  %s\n' "$f" "$(ffprobe -v error -show_entries format=duration,bit_rate:format_tags=title -of compact=p=0:nk=1 "$f")"
+  else
+    ls -l "$f"
+  fi
+done
+
+echo "== stats"
+"$bin/exportctl" stats
+
+kill -TERM $daemon
+wait $daemon || true
+trap - EXIT INT TERM
+echo "== daemon stopped; spool kept in $spool (exportctl list --spool $spool)"
