@@ -16,7 +16,7 @@ struct Exportctl: ParsableCommand {
 
 /// `--spool DIR`, shared by every subcommand.
 struct SpoolOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Spool directory (default: $EXPORTCTL_SPOOL, else /var/spool/exportctl for root, else ~/.local/state/exportctl/spool).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Spool directory (default: $EXPORTCTL_SPOOL, else /var/spool/exportctl for root, else $XDG_STATE_HOME/exportctl/spool, else ~/.local/state/exportctl/spool).", valueName: "dir"))
     var spool: String?
 
     var resolved: Spool { Spool.resolve(option: spool, cwd: currentDirectory()) }

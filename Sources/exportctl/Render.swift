@@ -6,7 +6,7 @@ extension Exportctl {
     struct Render: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Render one job file in the foreground, without a spool or daemon.",
-            discussion: "Same validation, render process, verification and atomic publish as the daemon. Exit 0 on success, 1 if the render failed, 65/66 for an invalid job.")
+            discussion: "Same validation, render process, verification and atomic publish as the daemon. Exit 0 on success, 1 if the render failed, 2 if interrupted, 65 for an invalid job, 66 for a missing input, 69 if exportctl-render is missing, 74 on an I/O error.")
 
         @Argument(help: ArgumentHelp("Job file, or '-' for standard input.", valueName: "file")) var file: String
         @Flag(help: "Print the result as a JSON object.") var json = false

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExportCore
+import Glibc
 
 extension Exportctl {
     /// `exportctl submit`: validate job files and queue them, printing one id each.
@@ -16,6 +17,11 @@ extension Exportctl {
         var timeout: Double?
         @Flag(help: "Print one JSON object per job ({\"id\",\"file\"}).") var json = false
 
+        func validate() throws {
+            if timeout != nil && !wait { throw ValidationError("--timeout goes with --wait") }
+            if let t = timeout, t < 0 { throw ValidationError("--timeout must be ≥ 0") }
+        }
+
         func run() throws {
             let cwd = currentDirectory()
             let decoder = JobDecoder(mode: .submitted, baseDirectory: cwd)
@@ -26,7 +32,11 @@ extension Exportctl {
                 let name = file == "-" ? "<stdin>" : file
                 let bytes: [UInt8]
                 do { bytes = file == "-" ? try Sys.readAll(0, limit: 1 << 20, path: name) : try Sys.readFile(file, limit: 1 << 20) } catch {
-                    errors.append(JobError(file: name, message: error.errno == 2 ? "no such file" : error.message.lowercased(), category: .missingInput))
+                    if error.errno == EFBIG {
+                        errors.append(JobError(file: name, message: "larger than 1 MiB; a job file is a small JSON object"))
+                    } else {
+                        errors.append(JobError(file: name, message: error.errno == ENOENT ? "no such file" : error.message.lowercased(), category: .missingInput))
+                    }
                     continue
                 }
                 do { jobs.append(try decoder.decode(bytes, name: name)) } catch { errors.append(error) }

@@ -28,10 +28,14 @@ final class CLIHarness {
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
+    /// Extra environment for the commands (e.g. a fake EXPORTCTL_RENDERER).
+    var extraEnvironment: [String: String] = [:]
+
     var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["EXPORTCTL_SPOOL"] = spool
         env.removeValue(forKey: "EXPORTCTL_RENDERER")
+        env.merge(extraEnvironment) { $1 }
         return env
     }
 

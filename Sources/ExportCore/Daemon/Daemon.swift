@@ -27,10 +27,15 @@ public final class Daemon {
         var lastWrite: Double
     }
 
+    /// The sidecar stage written just before an output is renamed into place.
+    static let publishingStage = "publishing"
+
     public let spool: Spool
     public let options: Options
     private var settings = SpoolSettings()
     private var pending = PendingQueue()
+    /// Jobs waiting out a retry delay, with when (monotonic) they may start.
+    private var deferred: [JobID: Double] = [:]
     private var current: Running?
     private var stopping = false
     private var lastRescan = 0.0
@@ -82,6 +87,7 @@ public final class Daemon {
             if let c = current, !c.child.eofSeen { fds.append(pollfd(fd: c.child.eventFD, events: Int16(POLLIN), revents: 0)) }
             let now = Clock.monotonic()
             var timeout: Double = current != nil ? 0.25 : max(0, lastRescan + settings.rescanSeconds - now)
+            if let due = deferred.values.min() { timeout = min(timeout, max(0, due - now)) }
             if !watcher.isReliable { timeout = min(timeout, 1) }
             let n = poll(&fds, nfds_t(fds.count), Int32(min(timeout, 3600) * 1000))
             if n < 0 && errno != EINTR { throw .system(SystemError("poll")) }
@@ -91,7 +97,7 @@ public final class Daemon {
             if watcher.needsRescan { watcher.clearRescan(); rescan() }
             if current != nil { pumpChild() }
             if let c = current, let limit = settings.timeoutSeconds, Clock.monotonic() - c.startedMono > limit {
-                stopCurrent(as: .failed, code: "timeout", message: "the render took longer than the spool's timeout of \(Int(limit)) s and was stopped")
+                stopCurrent(as: .failed, code: "timeout", message: "the render took longer than the spool's timeout of \(fmt(limit)) s and was stopped")
             }
             if current == nil, Clock.monotonic() >= lastRescan + settings.rescanSeconds || !watcher.isReliable { rescan() }
         }
@@ -104,6 +110,8 @@ public final class Daemon {
     /// finishes ones whose completion was durable, sweeps stale temps and
     /// repairs a torn analytics line.
     func recover() throws(SystemError) {
+        let cut = try AnalyticsLog(path: spool.analyticsPath).repair()
+        if cut > 0 { log("analytics.jsonl: removed a torn last line of \(cut) bytes") }
         for id in try spool.ids(in: .processing) {
             let job: Job
             do { job = try spool.readJob(id, .processing) } catch {
@@ -115,13 +123,20 @@ public final class Daemon {
             }
             try? Sys.unlink(Spool.tempOutputPath(for: job, id: id))
             var record = StatusSidecar.read(id, in: spool) ?? StatusSidecar(queued: job, id: id)
-            if record.state.isFinished {
-                // The final sidecar was durable but the move was lost.
-                if record.state != .completed || Sys.exists(job.output) {
-                    try Sys.rename(spool.jobPath(id, .processing), spool.jobPath(id, record.state))
-                    log("\(id) recovered as \(record.state.rawValue)")
-                    continue
-                }
+            // The output was being renamed into place when the daemon died: if
+            // it is there with the size recorded just before, the job is done.
+            if record.state == .processing, record.stage == Daemon.publishingStage,
+               let bytes = record.output.bytes, let st = Sys.fileStatus(job.output), Int64(st.st_size) == bytes {
+                record.state = .completed
+                record.stage = nil
+                record.progress = 1
+                record.finishedAt = record.finishedAt ?? Clock.now()
+            }
+            if record.state.isFinished && (record.state != .completed || Sys.exists(job.output)) {
+                // The final state was decided but the job file had not moved yet.
+                try spool.conclude(record, from: .processing, userHash: job.userHash)
+                log("\(id) recovered as \(record.state.rawValue)")
+                continue
             }
             if record.attempts >= settings.maxAttempts {
                 record.state = .failed
@@ -133,6 +148,8 @@ public final class Daemon {
             }
             record.state = .queued
             record.progress = 0
+            record.startedAt = nil
+            record.output.bytes = nil
             record.stage = "requeued after an interrupted attempt"
             try record.write(to: spool, durable: true)
             try Sys.rename(spool.jobPath(id, .processing), spool.jobPath(id, .queued))
@@ -151,16 +168,21 @@ public final class Daemon {
                 try? Sys.unlink(p)
             }
         }
-        let cut = try AnalyticsLog(path: spool.analyticsPath).repair()
-        if cut > 0 { log("analytics.jsonl: removed a torn last line of \(cut) bytes") }
     }
 
     // MARK: - the queue
 
+    /// Rebuilds the cache of the queue from the directory, acts on cancel
+    /// requests inotify may have missed, and rereads settings.json.
     private func rescan() {
         lastRescan = Clock.monotonic()
         if let ids = try? spool.ids(in: .queued) { pending.replace(with: ids) }
-        if let s = try? spool.settings() { settings = s }
+        for name in (try? Sys.listDirectory(spool.path("cancel"))) ?? [] {
+            if let id = JobID(name) { handleCancelRequest(id) }
+        }
+        do { settings = try spool.settings() } catch {
+            log("settings.json ignored, keeping the previous settings: \(error)")
+        }
     }
 
     private func handleEvents(_ watcher: DirectoryWatcher) {
@@ -198,11 +220,30 @@ public final class Daemon {
         }
     }
 
-    /// Claims the oldest queued job and starts its render.
+    /// Claims the oldest queued job that is not waiting to retry and starts its render.
     private func startNext() {
+        let now = Clock.monotonic()
+        for (id, due) in deferred where due <= now {
+            deferred[id] = nil
+            pending.insert(id)
+        }
         while current == nil, let id = pending.popFirst() {
+            if deferred[id] != nil { continue }
+            if let wait = retryDelay(id), wait > 0 {
+                deferred[id] = now + wait
+                continue
+            }
             if let r = claim(id) { current = r }
         }
+    }
+
+    /// Seconds until a job that failed transiently may run again, from its
+    /// sidecar's wall-clock `nextAttemptAt`; a clock that jumped back by more
+    /// than the longest backoff does not hold the job for hours.
+    private func retryDelay(_ id: JobID) -> Double? {
+        guard let at = StatusSidecar.read(id, in: spool)?.nextAttemptAt else { return nil }
+        let wait = at - Clock.now()
+        return wait > SpoolSettings.maxBackoff ? 0 : wait
     }
 
     private func claim(_ id: JobID) -> Running? {
@@ -239,6 +280,7 @@ public final class Daemon {
         record.progress = 0
         record.stage = "starting"
         record.error = nil
+        record.nextAttemptAt = nil
         do { try record.write(to: spool, durable: true) } catch {
             log("\(id): cannot record the start (\(error)); putting it back")
             try? Sys.rename(spool.jobPath(id, .processing), src)
@@ -292,6 +334,12 @@ public final class Daemon {
         switch outcome {
         case let .rendered(result):
             do {
+                // Durably note what is about to appear, so a crash between the
+                // rename and the final sidecar is recognised as done at restart.
+                var publishing = record
+                publishing.stage = Daemon.publishingStage
+                publishing.output.bytes = result["bytes"]?.intValue
+                try publishing.write(to: spool, durable: true)
                 try Publisher.publish(temp: temp, to: job.output, overwrite: job.overwrite)
                 r.state = .completed
                 r.progress = 1
@@ -319,14 +367,19 @@ public final class Daemon {
         var r = record
         r.error = .init(code: code, message: message)
         if transient && r.attempts < settings.maxAttempts && !stopping {
+            let delay = settings.backoff(afterAttempts: r.attempts)
             r.state = .queued
             r.progress = 0
-            r.stage = "waiting to retry after: \(message)"
+            r.startedAt = nil
+            r.finishedAt = nil
+            r.stage = "waiting to retry"
+            r.nextAttemptAt = Clock.now() + delay
             do {
                 try r.write(to: spool, durable: true)
                 try Sys.rename(spool.jobPath(r.id, .processing), spool.jobPath(r.id, .queued))
-                pending.insert(r.id)
-                log("\(r.id) will be retried (attempt \(r.attempts) of \(settings.maxAttempts) failed: \(message))")
+                try Sys.fsyncDirectory(spool.path("queue"))
+                deferred[r.id] = Clock.monotonic() + delay
+                log("\(r.id) will be retried in \(fmt(delay)) s (attempt \(r.attempts) of \(settings.maxAttempts) failed: \(message))")
             } catch {
                 log("\(r.id): cannot requeue: \(error)")
             }
@@ -371,6 +424,7 @@ public final class Daemon {
         r.state = .queued
         r.attempts = max(0, r.attempts - 1)
         r.progress = 0
+        r.startedAt = nil
         r.stage = "requeued at daemon shutdown"
         do {
             try r.write(to: spool, durable: true)

@@ -99,10 +99,12 @@ public final class RenderChild {
         if cspoolsys_wifsignaled(status) != 0 {
             let sig = cspoolsys_wtermsig(status)
             let name = RenderChild.signalName(sig)
-            // SIGKILL comes from the OOM killer or an operator: worth another try.
-            // Anything else (SIGABRT from an FFmpeg assertion, SIGSEGV) will happen again.
+            // Killed from outside (the OOM killer, an operator, systemd stopping
+            // the service): worth another try. A crash from within (SIGABRT from
+            // an FFmpeg assertion, SIGSEGV) will happen again.
+            let external = [SIGKILL, SIGTERM, SIGINT, SIGHUP].contains(sig)
             return .failed(code: "render-crashed", message: "the render process was killed by \(name)" +
-                (sig == SIGKILL ? "" : "; the input is probably corrupt"), transient: sig == SIGKILL)
+                (external ? "" : "; the input is probably corrupt"), transient: external)
         }
         let code = cspoolsys_wexitstatus(status)
         if code == 0, let e = lastEvent, e["event"]?.stringValue == "result" { return .rendered(e) }
@@ -121,6 +123,8 @@ public final class RenderChild {
         case SIGSEGV: return "SIGSEGV"
         case SIGBUS: return "SIGBUS"
         case SIGTERM: return "SIGTERM"
+        case SIGINT: return "SIGINT"
+        case SIGHUP: return "SIGHUP"
         case SIGXCPU: return "SIGXCPU"
         case SIGXFSZ: return "SIGXFSZ"
         case SIGFPE: return "SIGFPE"

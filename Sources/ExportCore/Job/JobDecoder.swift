@@ -64,7 +64,7 @@ public struct JobDecoder: Sendable {
         let output = try path(root, "output", name: name)
         var job = Job(kind: kind, input: input, output: output)
         job.start = try number(root, "start", name: name, min: 0, max: 86_400 * 7)
-        job.duration = try number(root, "duration", name: name, min: 0.001, max: 86_400 * 7, exclusiveMin: true)
+        job.duration = try number(root, "duration", name: name, min: 0, max: 86_400 * 7, exclusiveMin: true)
         if let v = root["overwrite"] {
             guard let b = v.boolValue else { throw fail("overwrite", "expected true or false, got \(v.typeName)") }
             job.overwrite = b
@@ -104,7 +104,8 @@ public struct JobDecoder: Sendable {
 
     private func number(_ root: JSONValue, _ field: String, name: String, min: Double, max: Double, exclusiveMin: Bool = false) throws(JobError) -> Double? {
         guard let v = root[field] else { return nil }
-        guard let d = v.doubleValue, d.isFinite else { throw JobError(file: name, field: field, message: "expected a number of seconds, got \(v.typeName)") }
+        guard let d = v.doubleValue else { throw JobError(file: name, field: field, message: "expected a number of seconds, got \(v.typeName)") }
+        guard d.isFinite else { throw JobError(file: name, field: field, message: "must be a finite number of seconds") }
         if d < min || (exclusiveMin && d == min) || d > max {
             let lower = exclusiveMin ? "greater than \(fmt(min))" : "at least \(fmt(min))"
             throw JobError(file: name, field: field, message: "must be \(lower) and at most \(fmt(max)) seconds (got \(fmt(d)))")
@@ -208,7 +209,7 @@ func nearest(_ word: String, in candidates: Set<String>) -> String? {
     }
     let w = Array(word)
     let best = candidates.map { ($0, distance(w, Array($0))) }.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-    guard let best, best.1 <= Swift.max(2, word.count / 3) else { return nil }
+    guard let best, best.1 <= Swift.max(1, word.count / 3) else { return nil }
     return best.0
 }
 

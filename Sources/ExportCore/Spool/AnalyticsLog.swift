@@ -62,12 +62,20 @@ public struct AnalyticsLog: Sendable {
     public init(path: String) { self.path = path }
 
     /// Appends one line in one write; on a short write, truncates back to where it began.
+    /// A torn last line left by a crash is cut first, so a new line is never glued onto it.
     public func append(_ entry: Entry) throws(SystemError) {
         let line = Array((entry.json().jsonText() + "\n").utf8)
-        let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600)
+        let fd = try Sys.open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600)
         defer { Glibc.close(fd) }
         var st = stat()
-        let before = fstat(fd, &st) == 0 ? st.st_size : -1
+        var before = fstat(fd, &st) == 0 ? st.st_size : -1
+        if before > 0 {
+            var last: UInt8 = 0
+            if pread(fd, &last, 1, before - 1) == 1 && last != 0x0a {
+                try repair()
+                before = fstat(fd, &st) == 0 ? st.st_size : -1
+            }
+        }
         let n = line.withUnsafeBytes { b in Sys.retry { Glibc.write(fd, b.baseAddress!, b.count) } }
         if n != line.count {
             let e = n < 0 ? errno : ENOSPC

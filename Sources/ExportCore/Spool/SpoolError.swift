@@ -8,7 +8,7 @@ public enum SpoolError: Error, Sendable, CustomStringConvertible {
     case unknownJob(String)
     /// A system call failed (exit 74).
     case system(SystemError)
-    /// settings.json is invalid (exit 78 would be EX_CONFIG; reported as 65 with the field).
+    /// settings.json is invalid (exit 78, EX_CONFIG).
     case settings(JobError)
 
     public var description: String {

@@ -6,12 +6,22 @@ public struct SpoolSettings: Sendable, Equatable {
     public var maxAttempts: Int = 3
     /// Seconds between full rescans of the queue (inotify events are hints).
     public var rescanSeconds: Double = 60
+    /// Delay before the first retry of a transient failure; it doubles with
+    /// each attempt, up to 15 minutes.
+    public var retryBackoffSeconds: Double = 10
     /// Seconds a running render may take before it is stopped; nil for no limit.
     public var timeoutSeconds: Double?
 
     public init() {}
 
-    static let fields: Set<String> = ["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds"]
+    static let fields: Set<String> = ["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds", "retryBackoffSeconds"]
+
+    /// The delay before attempt `attempts + 1`, after `attempts` failed ones.
+    public func backoff(afterAttempts attempts: Int) -> Double {
+        min(SpoolSettings.maxBackoff, retryBackoffSeconds * Double(1 << min(20, max(0, attempts - 1))))
+    }
+
+    public static let maxBackoff: Double = 900
 
     /// Parses settings.json; unknown fields and bad values are errors that name them.
     public static func parse(_ bytes: [UInt8], name: String) throws(JobError) -> SpoolSettings {
@@ -34,6 +44,9 @@ public struct SpoolSettings: Sendable, Equatable {
             case "rescanSeconds":
                 guard let d = v.doubleValue, d >= 1 else { throw JobError(file: name, field: k, message: "expected a number of seconds ≥ 1") }
                 s.rescanSeconds = d
+            case "retryBackoffSeconds":
+                guard let d = v.doubleValue, d >= 0, d <= maxBackoff else { throw JobError(file: name, field: k, message: "expected a number of seconds 0…900") }
+                s.retryBackoffSeconds = d
             case "timeoutSeconds":
                 if case .null = v { s.timeoutSeconds = nil; continue }
                 guard let d = v.doubleValue, d > 0 else { throw JobError(file: name, field: k, message: "expected a number of seconds > 0 or null") }

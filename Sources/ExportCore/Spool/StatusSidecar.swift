@@ -35,6 +35,8 @@ public struct StatusSidecar: Sendable, Equatable {
     public var output: Output
     public var mediaSeconds: Double?
     public var error: Failure?
+    /// When a job waiting to retry may start again (seconds since the epoch).
+    public var nextAttemptAt: Double?
 
     /// The record of a job that has not started yet.
     public init(queued job: Job, id: JobID) {
@@ -68,6 +70,7 @@ public struct StatusSidecar: Sendable, Equatable {
                 ("duration", output.duration.map { .double($0) }),
             ])),
             ("mediaSeconds", mediaSeconds.map { .double($0) }),
+            ("nextAttemptAt", nextAttemptAt.map { .string(Clock.iso8601($0)) }),
             ("error", error.map { .object([("code", .string($0.code)), ("message", .string($0.message))]) }),
         ])
     }
@@ -90,6 +93,7 @@ public struct StatusSidecar: Sendable, Equatable {
         input = v["input"]?.stringValue ?? ""
         output = Output(path: outPath, bytes: out["bytes"]?.intValue, duration: out["duration"]?.doubleValue)
         mediaSeconds = v["mediaSeconds"]?.doubleValue
+        nextAttemptAt = v["nextAttemptAt"]?.stringValue.flatMap(Clock.parseISO8601)
         if let e = v["error"], let c = e["code"]?.stringValue, let m = e["message"]?.stringValue {
             error = Failure(code: c, message: m)
         }

@@ -18,7 +18,7 @@ public struct Submitter {
         do {
             if !spool.exists { try spool.create() }
             if let cap = settings.queueCap {
-                let waiting = try Sys.listDirectory(spool.path("queue")).count
+                let waiting = try spool.ids(in: .queued).count
                 if waiting + jobs.count > cap { throw SpoolError.queueFull(waiting: waiting, cap: cap) }
             }
         } catch let e as SpoolError { throw e } catch let e as SystemError { throw .system(e) } catch { throw .system(SystemError("submit", errno: EIO)) }
