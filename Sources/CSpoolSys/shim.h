@@ -13,6 +13,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -75,6 +76,12 @@ static inline int cspoolsys_spawn(pid_t *pid, const char *path, char *const argv
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     return rc;
+}
+
+// prctl(2) is variadic: PR_SET_PDEATHSIG so a render child dies with the
+// daemon that started it, even when the daemon is killed with SIGKILL.
+static inline int cspoolsys_set_parent_death_signal(int sig) {
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0UL, 0UL, 0UL);
 }
 
 // inotify_event has a flexible `name[]` member that Swift drops.

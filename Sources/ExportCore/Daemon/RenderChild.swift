@@ -43,6 +43,7 @@ public final class RenderChild {
         var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { for a in cargs { free(a) } }
         var p: pid_t = 0
+        ParentWatch.exportParentPID()
         let rc = cspoolsys_spawn(&p, renderer, &cargs, environ, fds[1], -1)
         Glibc.close(fds[1])
         if rc != 0 {
