@@ -10,8 +10,9 @@ final class CLIHarness {
         var lines: [String] { stdout.split(separator: "\n").map(String.init) }
     }
 
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let binDir = repo.appendingPathComponent(".build/debug")
+    /// The products sit beside the test runner (`.build/debug/exportctlPackageTests.xctest`).
+    static let binDir = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        .deletingLastPathComponent()
     static var exportctl: String { binDir.appendingPathComponent("exportctl").path }
 
     let dir: URL
@@ -112,7 +113,9 @@ final class CLIHarness {
         try makeMedia(name, ["-f", "lavfi", "-i", "sine=f=440:d=\(seconds):sample_rate=\(rate)", "-ac", "\(channels)"])
     }
 
-    /// ffprobe's view of a file: codec, sample rate, channels, duration.
+    /// ffprobe's view of a file (codec, sample rate, channels) and its duration
+    /// as decoded by the ffmpeg CLI: gapless trimming applied, as a player hears it
+    /// (ffprobe's container duration of an mp3 includes the encoder's padding).
     func probe(_ file: String) throws -> (codec: String, rate: Int, channels: Int, duration: Double) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
@@ -127,7 +130,22 @@ final class CLIHarness {
             let kv = line.split(separator: "=", maxSplits: 1)
             if kv.count == 2 { f[String(kv[0])] = String(kv[1]) }
         }
-        return (f["codec_name"] ?? "", Int(f["sample_rate"] ?? "") ?? 0, Int(f["channels"] ?? "") ?? 0, Double(f["duration"] ?? "") ?? -1)
+        let rate = Int(f["sample_rate"] ?? "") ?? 0
+        return (f["codec_name"] ?? "", rate, Int(f["channels"] ?? "") ?? 0, try decodedSeconds(file, rate: rate))
+    }
+
+    /// Seconds of audio the ffmpeg CLI decodes from `file` (mono 16-bit at `rate`).
+    func decodedSeconds(_ file: String, rate: Int) throws -> Double {
+        guard rate > 0 else { return -1 }
+        let pcm = dir.appendingPathComponent(".decoded-\(UUID().uuidString.prefix(8)).pcm")
+        defer { try? FileManager.default.removeItem(at: pcm) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        p.arguments = ["-nostdin", "-loglevel", "error", "-i", file, "-map", "0:a:0", "-ac", "1", "-ar", "\(rate)", "-f", "s16le", "-y", pcm.path]
+        try p.run()
+        p.waitUntilExit()
+        let bytes = (try FileManager.default.attributesOfItem(atPath: pcm.path)[.size] as? Int) ?? 0
+        return Double(bytes) / 2 / Double(rate)
     }
 
     /// Parses one JSON line of output.
@@ -150,6 +168,6 @@ final class CLIHarness {
 
     func files(in sub: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent(sub).path)) ?? [])
-            .filter { !$0.hasPrefix(".stdout-") && !$0.hasPrefix(".stderr-") }.sorted()
+            .filter { !$0.hasPrefix(".stdout-") && !$0.hasPrefix(".stderr-") && !$0.hasPrefix(".decoded-") }.sorted()
     }
 }

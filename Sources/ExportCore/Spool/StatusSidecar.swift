@@ -134,13 +134,19 @@ extension Spool {
         if let s = StatusSidecar.read(id, in: self) {
             record = s
         } else {
-            let job: Job
-            do { job = try readJob(id, state) } catch {
-                // The job moved between the look-up and the read: ask again.
-                guard let again = self.state(of: id), let j = try? readJob(id, again) else { throw .unknownJob(id.rawValue) }
-                job = j
+            do {
+                record = StatusSidecar(queued: try readJob(id, state), id: id)
+            } catch {
+                // Either the job moved between the look-up and the read (ask
+                // again), or its file is not a valid job (the daemon will fail it).
+                guard let again = self.state(of: id) else { throw .unknownJob(id.rawValue) }
+                if let job = try? readJob(id, again) {
+                    record = StatusSidecar(queued: job, id: id)
+                } else {
+                    record = StatusSidecar(queued: Job(kind: .mp3, input: "", output: ""), id: id)
+                    record.error = .init(code: "invalid-job", message: "the stored job file is unreadable: \(error)")
+                }
             }
-            record = StatusSidecar(queued: job, id: id)
         }
         record.state = state
         if state == .queued && withPosition {
