@@ -1,0 +1,224 @@
+import CFFmpeg
+import ExportCore
+import Glibc
+
+/// Renders an mp3 job into a temp file: decode → resample → LAME → mp3 muxer,
+/// then fsync and verify.
+///
+/// - Input: any file FFmpeg demuxes under `InputPolicy` that has an audio
+///   stream; its best audio stream (`av_find_best_stream`) is used, cover
+///   art and video are never decoded.
+/// - Trim: `start` seconds are dropped and `duration` seconds kept, exact to
+///   the sample at the output rate. Long starts seek first (to half a second
+///   before `start`, so decoders and the resampler are warmed up), then drop
+///   samples by the decoded frames' timestamps.
+/// - Output: written through our own descriptor (created with `O_EXCL`), with
+///   ID3v2 tags from the job and the Xing/LAME header, so players know the
+///   length and drop the encoder delay. The caller publishes the temp file.
+///
+/// On any failure the temp file is removed, if this run created it.
+public final class MP3Pipeline {
+    public enum Stage: String, Sendable {
+        case probing, encoding, verifying
+    }
+
+    public let job: Job
+    public let tempPath: String
+    private let onProgress: (Double, Stage) -> Void
+    let policy = InputPolicy()
+    /// Seconds decoded before `start` after a seek (decoder and resampler warm-up).
+    static let preroll = 0.5
+
+    /// - Parameter progress: called often (every decoded frame) with 0…1 and the stage;
+    ///   the caller throttles (see `EventWriter`).
+    public init(job: Job, tempPath: String, progress: @escaping (Double, Stage) -> Void = { _, _ in }) {
+        self.job = job
+        self.tempPath = tempPath
+        onProgress = progress
+    }
+
+    /// Renders the job into `tempPath` and verifies it.
+    public func run() throws(RenderError) -> RenderResult {
+        var createdTemp = false
+        do {
+            return try render(createdTemp: &createdTemp)
+        } catch {
+            if createdTemp { FileDescriptor.unlink(tempPath) }
+            throw error
+        }
+    }
+
+    // MARK: - Steps
+
+    private func render(createdTemp: inout Bool) throws(RenderError) -> RenderResult {
+        onProgress(0, .probing)
+        let (input, inputFile) = try openInput()
+        let audio = try openAudio(input)
+        let decoder = audio.decoder
+        let par = audio.stream.pointee.codecpar!
+        let settings = MP3Settings(options: job.mp3, inputSampleRate: Int(par.pointee.sample_rate),
+                                   inputChannels: Int(par.pointee.ch_layout.nb_channels))
+        let outFormat = AudioFormat(sampleFormat: MP3Pipeline.encoderSampleFormat(for: decoder.sampleFormat),
+                                    sampleRate: settings.sampleRate, channels: settings.channels)
+
+        // Trim, in samples at the output rate counted from the input's start time.
+        let start = job.start ?? 0
+        if start > 0, let length = input.durationSeconds, !input.durationIsEstimate, start >= length {
+            throw .trimOutOfRange(path: job.input, start: start, inputDuration: length)
+        }
+        let rate = Double(settings.sampleRate)
+        let window = SampleWindow(start: start > 0 ? Int64((start * rate).rounded()) : nil,
+                                  length: job.duration.map { max(1, Int64(($0 * rate).rounded())) })
+        if start - MP3Pipeline.preroll > 0 {
+            let target = start - MP3Pipeline.preroll + input.startSeconds
+            let tb = audio.stream.pointee.time_base
+            let ts = av_rescale_q(Int64(target * 1_000_000), AVRational(num: 1, den: 1_000_000), tb)
+            // A failed seek only costs time: samples before `start` are dropped anyway.
+            try? input.seek(stream: audio.index, toAtMost: ts)
+        }
+        var expected: Double? = input.durationSeconds.map { $0 - start }
+        if let d = job.duration { expected = min(expected ?? d, d) }
+
+        // Output: our descriptor, created exclusively.
+        let outFile: FileDescriptor
+        do { outFile = try FileDescriptor.createExclusive(tempPath) } catch { throw .io(error) }
+        createdTemp = true
+        let encoder: Encoder
+        do { encoder = try Encoder(format: outFormat, rate: settings.encoderRate) } catch {
+            throw .internal("could not open the MP3 encoder for \(settings.sampleRate) Hz, \(settings.channels) channels: \(error)")
+        }
+        let output: OutputContainer
+        do {
+            output = try OutputContainer(formatName: "mp3", io: CustomIO(writing: outFile))
+            try output.addStream(for: encoder)
+            output.setMetadata(job.mp3.metadata)
+            try output.writeHeader()
+        } catch {
+            throw outputError(error, file: outFile, doing: "write the MP3 header")
+        }
+
+        let transcode = try Transcode(pipeline: self, input: input, inputFile: inputFile, audio: audio,
+                                      encoder: encoder, output: output, outFile: outFile, outFormat: outFormat,
+                                      window: window, expectedSeconds: expected)
+        try transcode.run()
+
+        // Durable before anyone sees it: fsync, then close (whose error counts too).
+        let bytes: Int64
+        do {
+            try outFile.sync()
+            bytes = try outFile.size()
+            try outFile.close()
+        } catch {
+            throw .io(error)
+        }
+
+        // Encoding is complete: progress stays at 1 while the file is read back.
+        progress(1, .verifying)
+        let m = try OutputVerifier().verify(path: tempPath, inputPath: job.input, expectedSamples: transcode.samplesEncoded,
+                                            sampleRate: settings.sampleRate, channels: settings.channels) { _ in
+            self.progress(1, .verifying)
+        }
+        let bitrate = settings.bitrate ?? (m.duration > 0 ? Int((Double(m.audioBytes) * 8 / m.duration / 1000).rounded()) : 0)
+        return RenderResult(duration: m.duration, bytes: bytes, mediaSeconds: Double(transcode.samplesEncoded) / rate,
+                            codec: m.codec, sampleRate: m.sampleRate, channels: m.channels, bitrate: bitrate)
+    }
+
+    /// Opens the job's input with our descriptor and custom I/O, probes it and checks the format policy.
+    private func openInput() throws(RenderError) -> (InputContainer, FileDescriptor) {
+        let path = job.input
+        let file: FileDescriptor
+        do { file = try FileDescriptor.openForReading(path) } catch {
+            let reason: String
+            switch error.errno {
+            case EISDIR: reason = "it is a directory"
+            case EINVAL: reason = "it is not a regular file"
+            default: reason = error.message
+            }
+            throw .inputUnreadable(path: path, reason: reason, transient: error.isTransient)
+        }
+        if let size = try? file.size(), size == 0 {
+            throw .invalidMedia(path: path, action: "open", reason: "the file is empty")
+        }
+        let name = PathRules.basename(of: path)
+        do {
+            let io = try CustomIO(reading: file)
+            let format = try InputContainer.probe(io, name: name, policy: policy)
+            let formatName = String(cString: format.pointee.name)
+            guard policy.allows(formatNamed: formatName) else {
+                throw RenderError.invalidMedia(path: path, action: "open", reason:
+                    "format '\(formatName)' is not accepted (audio and video files only; playlists, file lists and image sequences are refused)")
+            }
+            return (try InputContainer(io: io, format: format, name: name, policy: policy), file)
+        } catch let e as RenderError {
+            throw e
+        } catch {
+            throw inputError(error, file: file, doing: "open")
+        }
+    }
+
+    /// The input's audio stream and its opened decoder.
+    struct Audio {
+        let index: Int
+        let stream: UnsafeMutablePointer<AVStream>
+        let decoder: Decoder
+    }
+
+    private func openAudio(_ input: InputContainer) throws(RenderError) -> Audio {
+        let best: (index: Int, decoder: UnsafePointer<AVCodec>)
+        do { best = try input.bestAudioStream() } catch {
+            if error == .streamNotFound { throw .noAudio(path: job.input) }
+            if error == .decoderNotFound {
+                let st = (0..<input.streamCount).map(input.stream).first { $0.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO }
+                let codec = st.map { String(cString: avcodec_get_name($0.pointee.codecpar.pointee.codec_id)) } ?? "unknown"
+                throw .invalidMedia(path: job.input, action: "decode", reason: "no decoder for its audio codec '\(codec)'")
+            }
+            throw .invalidMedia(path: job.input, action: "open", reason: error.description)
+        }
+        input.discardAllStreams(except: best.index)
+        let stream = input.stream(best.index)
+        let decoderName = String(cString: best.decoder.pointee.name)
+        guard policy.decoders.contains(decoderName) else {
+            throw .invalidMedia(path: job.input, action: "decode", reason: "its audio codec '\(decoderName)' is not accepted")
+        }
+        do {
+            return Audio(index: best.index, stream: stream, decoder: try Decoder(stream: stream, decoder: best.decoder, policy: policy))
+        } catch {
+            throw .invalidMedia(path: job.input, action: "decode", reason: error.description)
+        }
+    }
+
+    // MARK: - Error mapping
+
+    /// An FFmpeg error while reading the input: our read failed (I/O), a stop was requested, or the data is bad.
+    func inputError(_ error: any Error, file: FileDescriptor, doing action: String) -> RenderError {
+        if let e = error as? RenderError { return e }
+        if Cancellation.isRequested || (error as? AVError) == .exit { return .cancelled(path: job.input) }
+        if let e = file.lastError { return .inputUnreadable(path: job.input, reason: e.message, transient: e.isTransient) }
+        // A demuxer that rejects its header says EINVAL ("Invalid argument"): it is the data that is invalid.
+        if action == "open", (error as? AVError) == AVError(errno: EINVAL) {
+            return .invalidMedia(path: job.input, action: action, reason: AVError.invalidData.description)
+        }
+        return .invalidMedia(path: job.input, action: action, reason: "\(error)")
+    }
+
+    /// An FFmpeg error while writing: our write failed (disk full…), a stop was requested, or the muxer failed.
+    func outputError(_ error: any Error, file: FileDescriptor, doing what: String) -> RenderError {
+        if let e = error as? RenderError { return e }
+        if let e = file.lastError { return .io(e) }
+        if Cancellation.isRequested || (error as? AVError) == .exit { return .cancelled(path: job.input) }
+        return .internal("could not \(what) for '\(job.input)': \(error)")
+    }
+
+    /// The encoder input format closest to what the decoder gives, as the
+    /// ffmpeg CLI's format negotiation picks it: 8/16-bit → s16p, 32/64-bit
+    /// integers → s32p, floating point → fltp (lossless, and what libmp3lame takes).
+    static func encoderSampleFormat(for decoded: AVSampleFormat) -> AVSampleFormat {
+        switch av_get_packed_sample_fmt(decoded) {
+        case AV_SAMPLE_FMT_U8, AV_SAMPLE_FMT_S16: return AV_SAMPLE_FMT_S16P
+        case AV_SAMPLE_FMT_S32, AV_SAMPLE_FMT_S64: return AV_SAMPLE_FMT_S32P
+        default: return AV_SAMPLE_FMT_FLTP
+        }
+    }
+
+    func progress(_ fraction: Double, _ stage: Stage) { onProgress(min(1, max(0, fraction)), stage) }
+}

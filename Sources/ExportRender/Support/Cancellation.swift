@@ -1,0 +1,32 @@
+import Glibc
+import Synchronization
+
+/// The render's cancel flag, set from a signal handler.
+///
+/// SIGTERM (a daemon stopping, a service manager) and SIGINT (Ctrl-C) only
+/// set the flag: an atomic store is async-signal-safe. The pipeline checks it
+/// between packets, and FFmpeg's `interrupt_callback` and the input read
+/// callback return "stop" once it is set.
+public enum Cancellation {
+    private static let flag = Atomic<Bool>(false)
+
+    /// Whether a stop was requested.
+    public static var isRequested: Bool { flag.load(ordering: .relaxed) }
+
+    /// Requests a stop (also what the signal handler does).
+    public static func request() { flag.store(true, ordering: .relaxed) }
+
+    /// Clears the flag (tests run several pipelines in one process).
+    public static func reset() { flag.store(false, ordering: .relaxed) }
+
+    /// Installs handlers for SIGTERM and SIGINT that set the flag.
+    public static func installSignalHandlers() {
+        _ = isRequested  // initialise the static before a handler can touch it
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in Cancellation.request() }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(SIGTERM, &action, nil)
+        sigaction(SIGINT, &action, nil)
+    }
+}

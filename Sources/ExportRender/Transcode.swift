@@ -1,0 +1,266 @@
+import CFFmpeg
+import ExportCore
+import Glibc
+
+/// The encoding loop of one mp3 render: packets → decoded frames →
+/// resampled samples → trim window → FIFO → LAME frames → mp3 muxer.
+///
+/// Every FFmpeg object is made once and reused (one packet and frame each
+/// way, one resample buffer grown when needed), so the encoder sets the pace.
+final class Transcode {
+    private let pipeline: MP3Pipeline
+    private let input: InputContainer
+    private let inputFile: FileDescriptor
+    private let audio: MP3Pipeline.Audio
+    private let encoder: Encoder
+    private let output: OutputContainer
+    private let outFile: FileDescriptor
+    private let outFormat: AudioFormat
+    private var window: SampleWindow
+    private let expectedSeconds: Double?
+
+    private let packet: Packet
+    private let decoded: Frame
+    private let converted: Frame
+    private let encoderFrame: Frame
+    private let encoded: Packet
+    private let fifo: AudioFIFO
+    private var resampler: Resampler?
+
+    /// Output-rate position of the next resampled sample, counted from the
+    /// input's start time; set from the first decoded frame's timestamp.
+    private var position: Int64?
+    /// Input timestamps → output-rate positions.
+    private let timeBase: AVRational
+    private let originPosition: Int64
+    private let inputSize: Int64
+
+    /// Samples sent to the encoder.
+    private(set) var samplesEncoded: Int64 = 0
+    private var audioPackets = 0
+    private var decodeErrors = 0
+    private var firstDecodeError: AVError?
+    private var readError: AVError?
+
+    init(pipeline: MP3Pipeline, input: InputContainer, inputFile: FileDescriptor, audio: MP3Pipeline.Audio,
+         encoder: Encoder, output: OutputContainer, outFile: FileDescriptor, outFormat: AudioFormat,
+         window: SampleWindow, expectedSeconds: Double?) throws(RenderError) {
+        self.pipeline = pipeline
+        self.input = input
+        self.inputFile = inputFile
+        self.audio = audio
+        self.encoder = encoder
+        self.output = output
+        self.outFile = outFile
+        self.outFormat = outFormat
+        self.window = window
+        self.expectedSeconds = expectedSeconds
+        timeBase = audio.stream.pointee.time_base
+        originPosition = Int64((input.startSeconds * Double(outFormat.sampleRate)).rounded())
+        inputSize = (try? inputFile.size()) ?? 0
+        do {
+            packet = try Packet()
+            decoded = try Frame()
+            converted = try Frame()
+            encoderFrame = try Frame()
+            encoded = try Packet()
+            try encoderFrame.allocateAudio(outFormat, samples: encoder.frameSize)
+            try converted.allocateAudio(outFormat, samples: 8192)
+            fifo = try AudioFIFO(format: outFormat, initialCapacity: 4 * encoder.frameSize)
+        } catch {
+            throw .internal("out of memory: \(error)")
+        }
+    }
+
+    private var job: Job { pipeline.job }
+
+    /// Runs to the end of the input (or of the trim window), then flushes
+    /// the decoder, the resampler, the FIFO and the encoder and writes the trailer.
+    func run() throws(RenderError) {
+        pipeline.progress(0, .encoding)
+        var reachedEnd = true
+        while !window.isComplete {
+            if Cancellation.isRequested { throw .cancelled(path: job.input) }
+            do {
+                guard try input.read(into: packet) else { break }
+            } catch {
+                let e = pipeline.inputError(error, file: inputFile, doing: "read")
+                if case .invalidMedia = e {
+                    // Like the ffmpeg CLI: a demuxer error ends the input; the
+                    // checks below decide whether what was read is enough.
+                    readError = error
+                    break
+                }
+                throw e
+            }
+            defer { packet.unref() }
+            guard packet.streamIndex == audio.index else { continue }
+            audioPackets += 1
+            try decode(packet)
+        }
+        if window.isComplete { reachedEnd = false } else {
+            try decode(nil)
+            try drainResampler()
+        }
+        try checkDecodedAudio(reachedEnd: reachedEnd)
+
+        // The FIFO's rest is the last, short frame (libmp3lame takes one), then the encoder's delay.
+        if fifo.count > 0 { try encodeFromFIFO(count: fifo.count) }
+        do {
+            try encoder.encode(nil, into: encoded) { try self.output.write($0) }
+            try output.writeTrailer()
+        } catch {
+            throw pipeline.outputError(error, file: outFile, doing: "finish the MP3 file")
+        }
+        pipeline.progress(1, .encoding)
+    }
+
+    // MARK: - Decode
+
+    /// Sends a packet (nil: flush) and processes every frame; corrupt packets are counted, not fatal.
+    private func decode(_ packet: Packet?) throws(RenderError) {
+        do {
+            try audio.decoder.decode(packet, into: decoded) { frame in try self.process(frame) }
+        } catch let e as RenderError {
+            throw e
+        } catch let e as AVError {
+            if e == .exit || Cancellation.isRequested { throw .cancelled(path: job.input) }
+            if e == .noMemory { throw .internal("out of memory while decoding '\(job.input)'") }
+            // The decoder logged it; keep going like the ffmpeg CLI, but not through a file that is mostly damage.
+            decodeErrors += 1
+            if firstDecodeError == nil { firstDecodeError = e }
+            if decodeErrors > 100 && decodeErrors * 2 > audioPackets { throw corrupt() }
+        } catch {
+            throw .internal("\(error)")
+        }
+    }
+
+    private func corrupt() -> RenderError {
+        .invalidMedia(path: job.input, action: "decode", reason:
+            "\(decodeErrors) of \(audioPackets) audio packets could not be decoded (\(firstDecodeError?.description ?? "corrupt data"))")
+    }
+
+    /// Resamples one decoded frame and passes the samples on.
+    private func process(_ frame: Frame) throws(RenderError) {
+        let f = frame.pointer
+        if (f.pointee.flags & AV_FRAME_FLAG_CORRUPT) != 0 || f.pointee.decode_error_flags != 0 {
+            decodeErrors += 1
+        }
+        let format = AudioFormat(frame: f)
+        do {
+            if resampler?.input != format {
+                // A parameter change mid-stream: finish the old conversion, start a new one.
+                if resampler != nil { try drainResampler() }
+                resampler = try Resampler(from: format, to: outFormat)
+            }
+        } catch let e as RenderError {
+            throw e
+        } catch {
+            throw .invalidMedia(path: job.input, action: "decode", reason:
+                "cannot convert its audio (\(format.channels) channels, \(format.sampleRate) Hz): \(error)")
+        }
+        let ts = f.pointee.best_effort_timestamp
+        if position == nil {
+            position = ts == cffmpeg_nopts_value() ? 0
+                : av_rescale_q(ts, timeBase, AVRational(num: 1, den: Int32(outFormat.sampleRate))) - originPosition
+        }
+        do {
+            let need = resampler!.maxOutput(forInput: frame.sampleCount)
+            if need > converted.capacity { try converted.allocateAudio(outFormat, samples: max(need, 2 * converted.capacity)) }
+            let n = try resampler!.convert(frame.planes, count: frame.sampleCount, into: converted.planes, capacity: converted.capacity)
+            try deliver(n)
+        } catch let e as RenderError {
+            throw e
+        } catch {
+            throw .internal("could not resample '\(job.input)': \(error)")
+        }
+        reportProgress(timestamp: ts)
+    }
+
+    /// Flushes the resampler's buffered tail into the window.
+    private func drainResampler() throws(RenderError) {
+        guard let r = resampler, !window.isComplete else { return }
+        do {
+            while true {
+                let n = try r.flush(into: converted.planes, capacity: converted.capacity)
+                if n <= 0 { break }
+                try deliver(n)
+            }
+        } catch let e as RenderError {
+            throw e
+        } catch {
+            throw .internal("could not resample '\(job.input)': \(error)")
+        }
+    }
+
+    // MARK: - Trim and encode
+
+    /// Keeps the part of the `count` samples in `converted` that lies in the trim window, and encodes full frames.
+    private func deliver(_ count: Int) throws(RenderError) {
+        guard count > 0, let pos = position else { return }
+        let (skip, keep) = window.take(position: pos, count: count)
+        position = pos + Int64(count)
+        guard keep > 0 else { return }
+        do { try fifo.write(converted.planes, offset: skip, count: keep) } catch {
+            throw .internal("out of memory while buffering samples: \(error)")
+        }
+        while fifo.count >= encoder.frameSize { try encodeFromFIFO(count: encoder.frameSize) }
+    }
+
+    /// Encodes `count` samples from the FIFO and writes the packets.
+    private func encodeFromFIFO(count: Int) throws(RenderError) {
+        do {
+            try encoderFrame.makeWritable()
+            try fifo.read(into: encoderFrame, count: count)
+            encoderFrame.pointer.pointee.pts = samplesEncoded
+            samplesEncoded += Int64(encoderFrame.sampleCount)
+            try encoder.encode(encoderFrame, into: encoded) { try self.output.write($0) }
+        } catch {
+            throw pipeline.outputError(error, file: outFile, doing: "encode and write the MP3 stream")
+        }
+    }
+
+    // MARK: - Checks and progress
+
+    /// Fails when nothing was kept, when the decoder mostly failed, and when
+    /// decoding stopped well before the end the container declares (a
+    /// truncated or damaged file should not become a short MP3 silently).
+    private func checkDecodedAudio(reachedEnd: Bool) throws(RenderError) {
+        let rate = Double(outFormat.sampleRate)
+        let decodedEnd = position.map { Double($0) / rate }
+        if window.kept == 0 {
+            if let start = job.start, start > 0 {
+                throw .trimOutOfRange(path: job.input, start: start,
+                                      inputDuration: decodedEnd ?? input.durationSeconds ?? 0)
+            }
+            let why = readError ?? firstDecodeError
+            throw .invalidMedia(path: job.input, action: "decode", reason:
+                "no audio could be decoded" + (why.map { " (\($0))" } ?? ""))
+        }
+        if decodeErrors > 10 && decodeErrors * 100 > audioPackets { throw corrupt() }
+        guard reachedEnd, let decodedEnd, !input.durationIsEstimate else { return }
+        let st = audio.stream.pointee
+        guard st.duration != cffmpeg_nopts_value(), st.duration > 0 else { return }
+        let first = st.start_time == cffmpeg_nopts_value() ? 0 : st.start_time
+        let declaredEnd = Double(first + st.duration) * av_q2d(timeBase) - input.startSeconds
+        if decodedEnd < declaredEnd - max(1.0, 0.02 * declaredEnd) {
+            throw .invalidMedia(path: job.input, action: "decode", reason:
+                "its audio stops at \(RenderError.seconds(decodedEnd)) s of the \(RenderError.seconds(declaredEnd)) s it declares; "
+                + "the file is truncated or damaged" + (readError.map { " (\($0))" } ?? ""))
+        }
+    }
+
+    /// Progress by input timestamp over the expected trimmed duration (by bytes read when the length is unknown).
+    private func reportProgress(timestamp ts: Int64) {
+        let fraction: Double
+        if let expected = expectedSeconds, expected > 0, ts != cffmpeg_nopts_value() {
+            let seconds = Double(ts) * av_q2d(timeBase) - input.startSeconds
+            fraction = (seconds - (job.start ?? 0)) / expected
+        } else if inputSize > 0 {
+            fraction = Double(input.bytePosition) / Double(inputSize)
+        } else {
+            return
+        }
+        pipeline.progress(fraction, .encoding)
+    }
+}

@@ -1,0 +1,47 @@
+import ExportCore
+import ExportRender
+import Glibc
+
+/// `exportctl-render JOBFILE TEMPFILE`: renders one stored job into TEMPFILE.
+///
+/// The daemon and `exportctl render` spawn it once per job, so FFmpeg (and
+/// anything an input does to it) lives and dies in this process. Contract:
+/// NDJSON events on stdout (progress…, then one `result` or `error` line);
+/// FFmpeg's errors on stderr, prefixed by the job id; exit 0 rendered,
+/// 65 invalid job file, 1 permanent failure, 75 transient failure (disk full,
+/// I/O error, SIGTERM); 64 for a wrong command line. On failure TEMPFILE is
+/// removed if this process created it; on success the caller publishes it.
+@main
+enum EntryPoint {
+    static func main() {
+        // Die with the daemon, even a SIGKILLed one; gone already: nobody to report to.
+        guard ParentWatch.dieWithParent() else { exit(75) }
+        Cancellation.installSignalHandlers()
+        signal(SIGPIPE, SIG_IGN)  // a vanished reader shows up as EPIPE (see EventWriter)
+        signal(SIGXFSZ, SIG_IGN)  // a file size limit shows up as EFBIG: an io error, temp removed
+
+        let args = CommandLine.arguments
+        guard args.count == 3 else {
+            Sys.print("usage: exportctl-render JOBFILE TEMPFILE\n  JOBFILE  a stored job (JSON), or - for stdin\n  TEMPFILE  the output file to create (must not exist)\n", fd: 2)
+            exit(64)
+        }
+        let events = EventWriter()
+        let outcome: Result<RenderResult, RenderError>
+        switch StoredJobFile.load(args[1]) {
+        case let .failure(e):
+            outcome = .failure(e)
+        case let .success(job):
+            FFmpegLog.install(prefix: job.id.map { "\($0): " } ?? "")
+            let pipeline = MP3Pipeline(job: job, tempPath: args[2]) { events.progress($0, stage: $1) }
+            outcome = Result { () throws(RenderError) in try pipeline.run() }
+        }
+        switch outcome {
+        case let .success(r):
+            events.result(r)
+            exit(0)
+        case let .failure(e):
+            events.error(e)
+            exit(e.exitStatus)
+        }
+    }
+}
