@@ -22,7 +22,10 @@ echo "== wait"
 echo "== outputs"
 for f in examples/out/*.mp3; do
   if command -v ffprobe >/dev/null 2>&1; then
-    printf '%s  %s\n' "$f" "$(ffprobe -v error -show_entries format=duration,bit_rate:format_tags=title -of compact=p=0:nk=1 "$f")"
+    ffprobe -v error -show_entries format=duration,bit_rate:format_tags=title:stream=sample_rate,channels \
+      -of default=nw=1 "$f" | awk -v f="$f" -F= '{v[$1]=$2} END {
+        printf "%s  %.1f s, %d kbit/s, %d Hz, %d ch%s\n", f, v["duration"], v["bit_rate"]/1000, v["sample_rate"], v["channels"],
+          (v["TAG:title"] != "" ? ", title \"" v["TAG:title"] "\"" : "") }'
   else
     ls -l "$f"
   fi

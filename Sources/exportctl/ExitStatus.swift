@@ -45,9 +45,9 @@ func exitStatus(for records: [StatusSidecar]) -> Int32 {
 }
 
 func currentDirectory() -> String {
-    var buf = [CChar](repeating: 0, count: 4096)
-    guard getcwd(&buf, buf.count) != nil else { return "/" }
-    return String(cString: buf)
+    guard let p = getcwd(nil, 0) else { return "/" }
+    defer { free(p) }
+    return String(cString: p)
 }
 
 /// Parses job ids given on the command line, exiting 66 on one that cannot exist.

@@ -12,6 +12,23 @@ struct Exportctl: ParsableCommand {
         version: "0.1.0",
         subcommands: [Submit.self, Status.self, Wait.self, List.self, Cancel.self, RunDaemon.self, Render.self, StatsCommand.self]
     )
+
+    /// Accepts the global `--spool DIR` (or `--spool=DIR`) before the
+    /// subcommand as well as after it, as in `exportctl --spool /srv/spool list`.
+    static func main() {
+        main(hoistingSpoolOption(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    static func hoistingSpoolOption(_ args: [String]) -> [String] {
+        var args = args
+        var moved: [String] = []
+        while let first = args.first, first == "--spool" || first.hasPrefix("--spool=") {
+            moved.append(args.removeFirst())
+            if first == "--spool", !args.isEmpty { moved.append(args.removeFirst()) }
+        }
+        guard !moved.isEmpty, let sub = args.first, !sub.hasPrefix("-") else { return moved + args }
+        return [sub] + moved + args.dropFirst()
+    }
 }
 
 /// `--spool DIR`, shared by every subcommand.

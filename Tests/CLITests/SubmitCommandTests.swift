@@ -131,6 +131,16 @@ final class SubmitCommandTests: XCTestCase {
         XCTAssertEqual(try h.run(["cancel", "0000000000000-000000"]).status, 66)
     }
 
+    func testGlobalSpoolOptionBeforeOrAfterTheSubcommand() throws {
+        let other = h.path("other-spool")
+        try h.writeJob("a.json", #"{"kind":"mp3","input":"talk.wav","output":"out/a.mp3"}"#)
+        let id = try h.run(["--spool", other, "submit", "a.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: other + "/queue/\(id).json"), "--spool beats EXPORTCTL_SPOOL")
+        XCTAssertEqual(try h.run(["--spool=\(other)", "status", id]).status, 0)
+        XCTAssertEqual(try h.run(["status", "--spool", other, id]).status, 0)
+        XCTAssertEqual(try h.run(["status", id]).status, 66, "not in the EXPORTCTL_SPOOL spool")
+    }
+
     func testStatsOnEmptySpool() throws {
         let r = try h.run(["stats", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
