@@ -19,11 +19,15 @@ final class CLIHarness {
     var spool: String { dir.appendingPathComponent("spool").path }
     private var daemons: [Process] = []
 
-    init() throws {
+    /// A scratch directory; skips the test when the binaries it needs are not built.
+    init(needsRenderer: Bool = false) throws {
         dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("exportctl-cli-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("out"), withIntermediateDirectories: true)
         guard FileManager.default.isExecutableFile(atPath: CLIHarness.exportctl) else {
             throw XCTSkip("build the binaries first (swift build): \(CLIHarness.exportctl) is missing")
+        }
+        if needsRenderer && !FileManager.default.isExecutableFile(atPath: CLIHarness.binDir.appendingPathComponent("exportctl-render").path) {
+            throw XCTSkip("exportctl-render is not built")
         }
     }
 

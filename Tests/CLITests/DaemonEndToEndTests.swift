@@ -7,10 +7,7 @@ final class DaemonEndToEndTests: XCTestCase {
     var h: CLIHarness!
 
     override func setUpWithError() throws {
-        h = try CLIHarness()
-        guard FileManager.default.isExecutableFile(atPath: CLIHarness.binDir.appendingPathComponent("exportctl-render").path) else {
-            throw XCTSkip("exportctl-render is not built")
-        }
+        h = try CLIHarness(needsRenderer: true)
     }
 
     override func tearDown() { h?.stopAll() }

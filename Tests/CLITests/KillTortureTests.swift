@@ -9,10 +9,7 @@ final class KillTortureTests: XCTestCase {
     var h: CLIHarness!
 
     override func setUpWithError() throws {
-        h = try CLIHarness()
-        guard FileManager.default.isExecutableFile(atPath: CLIHarness.binDir.appendingPathComponent("exportctl-render").path) else {
-            throw XCTSkip("exportctl-render is not built")
-        }
+        h = try CLIHarness(needsRenderer: true)
     }
 
     override func tearDown() { h?.stopAll() }
