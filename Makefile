@@ -12,7 +12,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 # Debian 12 packages: the FFmpeg and json-c libraries to build against, the
 # ffmpeg CLI the tests compare with, mandoc for the man page lint.
 BUILD_DEBS = pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libjson-c-dev
-TEST_DEBS = ffmpeg mandoc
+TEST_DEBS = ffmpeg mandoc strace
 BENCH_DEBS = hyperfine nq valgrind time
 
 RELEASE = $(SWIFT) build -c release --static-swift-stdlib

@@ -46,11 +46,13 @@ public struct Spool: Sendable {
     /// Whether the spool has been created.
     public var exists: Bool { Sys.exists(root + "/queue") }
 
-    /// Creates the layout (mode 0700) and the secret salt if missing.
+    /// Creates the layout (mode 0700) and the secret salt if missing, and
+    /// makes the new directories durable before any job is put in them.
     public func create() throws(SystemError) {
         try makeParents(root)
         for d in Spool.directories { try Sys.mkdir(path(d)) }
-        _ = try secret()
+        try Sys.fsyncDirectory(PathRules.directory(of: root))
+        _ = try secret()  // fsyncs the spool directory itself
     }
 
     private func makeParents(_ dir: String) throws(SystemError) {

@@ -1,0 +1,97 @@
+import Foundation
+import XCTest
+
+/// `submit` under strace: the durable call order, and an error or a crash
+/// injected at each step. What submit acknowledged (printed) is queued whole;
+/// what it did not acknowledge is not queued, and a failed submit exits non-zero.
+final class SubmitFaultTests: XCTestCase {
+    var h: CLIHarness!
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else { throw XCTSkip("strace is not installed") }
+        h = try CLIHarness()
+        try h.makeTone("talk.wav", seconds: 1)
+        try h.writeJob("j.json", #"{"kind":"mp3","input":"talk.wav","output":"out/a.mp3"}"#)
+        // The spool exists already, so the only writes and fsyncs traced are the job's.
+        XCTAssertEqual(try h.run(["submit", "j.json"]).status, 0)
+        try FileManager.default.removeItem(atPath: h.spool + "/queue")
+        try FileManager.default.createDirectory(atPath: h.spool + "/queue", withIntermediateDirectories: false)
+    }
+
+    override func tearDown() { h?.stopAll() }
+
+    /// Runs `strace ARGS -- exportctl submit j.json`.
+    private func stracedSubmit(_ straceArgs: [String]) throws -> CLIHarness.Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
+        p.arguments = straceArgs + ["--", CLIHarness.exportctl, "submit", "j.json"]
+        p.currentDirectoryURL = h.dir
+        p.environment = h.environment
+        let out = h.dir.appendingPathComponent("strace.stdout"), err = h.dir.appendingPathComponent("strace.stderr")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: out)
+        p.standardError = try FileHandle(forWritingTo: err)
+        try p.run()
+        p.waitUntilExit()
+        let result = CLIHarness.Result(status: p.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
+                                       stderr: try String(contentsOf: err, encoding: .utf8))
+        try? FileManager.default.removeItem(at: out)
+        try? FileManager.default.removeItem(at: err)
+        if result.stderr.contains("PTRACE_TRACEME") || result.stderr.contains("Operation not permitted") {
+            throw XCTSkip("ptrace is not permitted here: \(result.stderr)")
+        }
+        return result
+    }
+
+    func testCallOrderIsFsyncFileRenameFsyncDirectoryThenPrint() throws {
+        let log = h.path("calls.txt")
+        let r = try stracedSubmit(["-f", "-y", "-o", log, "-e", "trace=openat,write,fsync,rename,renameat2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let calls = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        func index(_ what: String, _ predicate: (String) -> Bool) throws -> Int {
+            try XCTUnwrap(calls.firstIndex(where: predicate), "no \(what) in:\n\(calls.joined(separator: "\n"))")
+        }
+        let fsyncFile = try index("fsync of the job file") { $0.contains("fsync(") && $0.contains("/tmp/\(id)>") }
+        let rename = try index("rename into queue/") { $0.contains("rename") && $0.contains("/queue/\(id).json") && $0.contains("RENAME_NOREPLACE") }
+        let fsyncQueue = try index("fsync of queue/") { $0.contains("fsync(") && $0.contains("/queue>") }
+        let printed = try index("the id on stdout") { $0.contains("write(1") && $0.contains(id) }
+        XCTAssertLessThan(fsyncFile, rename)
+        XCTAssertLessThan(rename, fsyncQueue)
+        XCTAssertLessThan(fsyncQueue, printed)
+    }
+
+    private func assertNothingQueued(_ r: CLIHarness.Result, exit: Int32?, _ message: String, line: UInt = #line) {
+        if let exit { XCTAssertEqual(r.status, exit, "\(message): \(r.stderr)", line: line) }
+        XCTAssertEqual(r.stdout, "", "no id was acknowledged", line: line)
+        XCTAssertEqual(h.files(in: "spool/queue"), [], "nothing queued", line: line)
+    }
+
+    func testFsyncErrorOnTheJobFileQueuesNothing() throws {
+        let r = try stracedSubmit(["-f", "-o", "/dev/null", "-e", "trace=fsync", "-e", "inject=fsync:error=EIO:when=1"])
+        assertNothingQueued(r, exit: 74, "an fsync error exits 74 (EX_IOERR)")
+        XCTAssertTrue(r.stderr.contains("fsync") && r.stderr.contains("Input/output error"), r.stderr)
+        XCTAssertEqual(h.files(in: "spool/tmp"), [], "the temp is removed")
+    }
+
+    func testFullDiskWhileWritingQueuesNothing() throws {
+        let r = try stracedSubmit(["-f", "-o", "/dev/null", "-e", "trace=write", "-e", "inject=write:error=ENOSPC:when=1"])
+        assertNothingQueued(r, exit: 74, "ENOSPC exits 74")
+        XCTAssertTrue(r.stderr.contains("No space left on device"), r.stderr)
+        XCTAssertEqual(h.files(in: "spool/tmp"), [])
+    }
+
+    func testFsyncErrorOnTheQueueDirectoryRollsBack() throws {
+        let r = try stracedSubmit(["-f", "-o", "/dev/null", "-e", "trace=fsync", "-e", "inject=fsync:error=EIO:when=2"])
+        assertNothingQueued(r, exit: 74, "the rename is undone when the directory cannot be made durable")
+    }
+
+    func testCrashAtTheRenameQueuesNothing() throws {
+        let r = try stracedSubmit(["-f", "-o", "/dev/null", "-e", "trace=renameat2", "-e", "inject=renameat2:signal=KILL"])
+        assertNothingQueued(r, exit: nil, "killed before the rename")
+        XCTAssertNotEqual(r.status, 0)
+        // The orphaned temp stays in tmp/, which the daemon sweeps by age.
+        XCTAssertLessThanOrEqual(h.files(in: "spool/tmp").count, 1)
+    }
+}
