@@ -106,68 +106,13 @@ public final class Daemon {
 
     // MARK: - start-up recovery
 
-    /// Puts orphans of a crash back in the queue (counting the attempt),
-    /// finishes ones whose completion was durable, sweeps stale temps and
-    /// repairs a torn analytics line.
+    /// `exportctl fsck --repair` under the lock: puts orphans of a crash back
+    /// in the queue (counting the attempt), finishes ones whose completion was
+    /// durable, sweeps stale temps and repairs a torn analytics line.
     func recover() throws(SystemError) {
-        let cut = try AnalyticsLog(path: spool.analyticsPath).repair()
-        if cut > 0 { log("analytics.jsonl: removed a torn last line of \(cut) bytes") }
-        for id in try spool.ids(in: .processing) {
-            let job: Job
-            do { job = try spool.readJob(id, .processing) } catch {
-                var r = StatusSidecar.read(id, in: spool) ?? StatusSidecar(queued: Job(kind: .mp3, input: "", output: ""), id: id)
-                r.state = .failed; r.finishedAt = Clock.now()
-                r.error = .init(code: "invalid-job", message: "the stored job file is unreadable: \(error)")
-                try spool.conclude(r, from: .processing, userHash: nil)
-                continue
-            }
-            try? Sys.unlink(Spool.tempOutputPath(for: job, id: id))
-            var record = StatusSidecar.read(id, in: spool) ?? StatusSidecar(queued: job, id: id)
-            // The output was being renamed into place when the daemon died: if
-            // it is there with the size recorded just before, the job is done.
-            if record.state == .processing, record.stage == Daemon.publishingStage,
-               let bytes = record.output.bytes, let st = Sys.fileStatus(job.output), Int64(st.st_size) == bytes {
-                record.state = .completed
-                record.stage = nil
-                record.progress = 1
-                record.finishedAt = record.finishedAt ?? Clock.now()
-            }
-            if record.state.isFinished && (record.state != .completed || Sys.exists(job.output)) {
-                // The final state was decided but the job file had not moved yet.
-                try spool.conclude(record, from: .processing, userHash: job.userHash)
-                log("\(id) recovered as \(record.state.rawValue)")
-                continue
-            }
-            if record.attempts >= settings.maxAttempts {
-                record.state = .failed
-                record.finishedAt = Clock.now()
-                record.error = .init(code: "interrupted", message: "the render was interrupted \(record.attempts) times (daemon killed or machine restarted); giving up")
-                try spool.conclude(record, from: .processing, userHash: job.userHash)
-                log("\(id) failed: interrupted \(record.attempts) times")
-                continue
-            }
-            record.state = .queued
-            record.progress = 0
-            record.startedAt = nil
-            record.output.bytes = nil
-            record.stage = "requeued after an interrupted attempt"
-            try record.write(to: spool, durable: true)
-            try Sys.rename(spool.jobPath(id, .processing), spool.jobPath(id, .queued))
-            log("\(id) requeued after an interrupted attempt \(record.attempts)")
-        }
-        try Sys.fsyncDirectory(spool.path("queue"))
-        // Cancel requests left over: queued ones are cancelled now, others dropped.
-        for name in try Sys.listDirectory(spool.path("cancel")) {
-            if let id = JobID(name) { _ = try? spool.cancelQueued(id) }
-            try? Sys.unlink(spool.path("cancel/" + name))
-        }
-        let now = Clock.now()
-        for name in try Sys.listDirectory(spool.path("tmp")) {
-            let p = spool.path("tmp/" + name)
-            if let st = Sys.fileStatus(p), now - Double(st.st_mtim.tv_sec) > options.staleTempSeconds || name.hasPrefix("status-") {
-                try? Sys.unlink(p)
-            }
-        }
+        var checker = SpoolChecker(spool: spool, settings: settings, runningAreOrphans: true)
+        checker.staleTempSeconds = options.staleTempSeconds
+        for finding in try checker.run(repair: true) { log("recovery: \(finding)") }
     }
 
     // MARK: - the queue

@@ -89,32 +89,36 @@ public struct AnalyticsLog: Sendable {
     /// Returns how many bytes were removed.
     @discardableResult
     public func repair() throws(SystemError) -> Int {
+        guard let torn = try tornBytes(), torn > 0 else { return 0 }
+        let fd = try Sys.open(path, O_RDWR | O_NOFOLLOW)
+        defer { Glibc.close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemError("fstat", path) }
+        if ftruncate(fd, st.st_size - off_t(torn)) != 0 { throw SystemError("ftruncate", path) }
+        try Sys.fsync(fd, path: path)
+        return torn
+    }
+
+    /// Bytes after the last newline (a torn last line), or nil when there is no log.
+    public func tornBytes() throws(SystemError) -> Int? {
         let fd: Int32
-        do { fd = try Sys.open(path, O_RDWR | O_NOFOLLOW) } catch {
-            if error.errno == ENOENT { return 0 }
+        do { fd = try Sys.open(path, O_RDONLY | O_NOFOLLOW) } catch {
+            if error.errno == ENOENT { return nil }
             throw error
         }
         defer { Glibc.close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError("fstat", path) }
-        let size = Int(st.st_size)
-        if size == 0 { return 0 }
-        var end = size
+        var end = Int(st.st_size)
+        let size = end
         var buf = [UInt8](repeating: 0, count: 4096)
         while end > 0 {
             let start = max(0, end - buf.count)
             let n = buf.withUnsafeMutableBytes { b in Sys.retry { pread(fd, b.baseAddress!, end - start, off_t(start)) } }
             if n <= 0 { throw SystemError("read", path) }
-            if let i = buf[0..<n].lastIndex(of: 0x0a) {
-                let keep = start + i + 1
-                if keep == size { return 0 }
-                if ftruncate(fd, off_t(keep)) != 0 { throw SystemError("ftruncate", path) }
-                try Sys.fsync(fd, path: path)
-                return size - keep
-            }
+            if let i = buf[0..<n].lastIndex(of: 0x0a) { return size - (start + i + 1) }
             end = start
         }
-        if ftruncate(fd, 0) != 0 { throw SystemError("ftruncate", path) }
         return size
     }
 
