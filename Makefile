@@ -18,7 +18,7 @@ BENCH_DEBS = hyperfine nq valgrind time
 RELEASE = $(SWIFT) build -c release --static-swift-stdlib
 BIN = .build/release
 
-.PHONY: all build deps test-deps bench-deps test demo bench install uninstall clean lint
+.PHONY: all build deps test-deps bench-deps test torture demo bench install uninstall clean lint
 
 all: build
 
@@ -54,6 +54,12 @@ lint: test-deps
 test: test-deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The long fault tests: kill -9 across 60 jobs, 20,000 jobs through an inotify overflow.
+torture: test-deps
+	$(SWIFT) build --build-tests
+	EXPORTCTL_TORTURE_JOBS=60 EXPORTCTL_TORTURE_OVERFLOW=20000 \
+	  $(SWIFT) test --skip-build --filter 'KillTortureTests|InotifyOverflowTests'
 
 demo: build test-deps
 	BIN=$(BIN) sh examples/demo.sh

@@ -14,8 +14,9 @@ final class KillTortureTests: XCTestCase {
 
     override func tearDown() { h?.stopAll() }
 
+    /// 20 jobs in `make test`; `make torture` sets EXPORTCTL_TORTURE_JOBS (60).
     func testRandomKill9AcrossABatch() throws {
-        let jobs = 20
+        let jobs = Int(ProcessInfo.processInfo.environment["EXPORTCTL_TORTURE_JOBS"] ?? "") ?? 20
         try FileManager.default.createDirectory(atPath: h.spool, withIntermediateDirectories: true)
         // Kills are not the job's fault: allow enough attempts that none gives up.
         try #"{"maxAttempts": 100}"#.write(toFile: h.spool + "/settings.json", atomically: true, encoding: .utf8)
@@ -31,7 +32,7 @@ final class KillTortureTests: XCTestCase {
 
         var generator = SystemRandomNumberGenerator()
         var kills = 0
-        for _ in 0..<60 {
+        for _ in 0..<(jobs * 3) {
             if h.files(in: "spool/done").count == jobs { break }
             let d = try h.startDaemon()
             usleep(UInt32.random(in: 30_000...250_000, using: &generator))
