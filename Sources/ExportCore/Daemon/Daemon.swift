@@ -201,7 +201,11 @@ public final class Daemon {
         do {
             try Sys.rename(src, spool.jobPath(id, .processing))
         } catch {
-            if error.errno != ENOENT { log("\(id) cannot be claimed: \(error)") }
+            if error.errno != ENOENT {
+                // A read-only or broken filesystem: try again later, not in a loop.
+                log("\(id) cannot be claimed: \(error)")
+                deferred[id] = Clock.monotonic() + max(1, settings.retryBackoffSeconds)
+            }
             return nil
         }
         let job: Job
@@ -227,8 +231,12 @@ public final class Daemon {
         record.error = nil
         record.nextAttemptAt = nil
         do { try record.write(to: spool, durable: true) } catch {
-            log("\(id): cannot record the start (\(error)); putting it back")
+            // A full disk or an I/O error: put the job back and leave it a
+            // while, or the rename back (an inotify event) would claim it again at once.
+            let wait = max(1, settings.retryBackoffSeconds)
+            log("\(id): cannot record the start (\(error)); putting it back for \(fmt(wait)) s")
             try? Sys.rename(spool.jobPath(id, .processing), src)
+            deferred[id] = Clock.monotonic() + wait
             return nil
         }
         let temp = Spool.tempOutputPath(for: job, id: id)
