@@ -15,6 +15,8 @@ public struct Job: Sendable, Equatable {
     /// Replace an existing output file instead of failing.
     public var overwrite: Bool
     public var mp3: MP3Options
+    /// Options of an mp4 job (`input` is empty for a slideshow).
+    public var mp4: MP4Options
     /// The submitting user's id, in clear; never stored.
     public var user: String?
     /// HMAC-SHA256 of `user` with the spool's secret salt (hex).
@@ -23,7 +25,7 @@ public struct Job: Sendable, Equatable {
     public var submittedAt: Double?
 
     public init(kind: JobKind, input: String, output: String, start: Double? = nil, duration: Double? = nil,
-                overwrite: Bool = false, mp3: MP3Options = MP3Options()) {
+                overwrite: Bool = false, mp3: MP3Options = MP3Options(), mp4: MP4Options = MP4Options()) {
         self.kind = kind
         self.input = input
         self.output = output
@@ -31,6 +33,7 @@ public struct Job: Sendable, Equatable {
         self.duration = duration
         self.overwrite = overwrite
         self.mp3 = mp3
+        self.mp4 = mp4
     }
 
     /// The stored form, as written into the spool (no clear-text user).
