@@ -72,8 +72,8 @@ final class SubmitCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 66)
         XCTAssertEqual(r.stderr, "exportctl: missing.json: \"input\": no such file 'talk.wav.nope'\n")
 
-        try h.writeJob("mp4.json", #"{"kind":"mp4","input":"talk.wav","output":"out/x.mp4"}"#)
-        r = try h.run(["submit", "mp4.json"])
+        try h.writeJob("carousel.json", #"{"kind":"carousel","input":"talk.wav","output":"out/x"}"#)
+        r = try h.run(["submit", "carousel.json"])
         XCTAssertEqual(r.status, 65)
         XCTAssertTrue(r.stderr.contains("not supported yet"), r.stderr)
 

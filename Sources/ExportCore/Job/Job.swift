@@ -41,7 +41,7 @@ public struct Job: Sendable, Equatable {
         var pairs: [(String, JSONValue?)] = [
             ("id", id.map { .string($0.rawValue) }),
             ("kind", .string(kind.rawValue)),
-            ("input", .string(input)),
+            ("input", input.isEmpty ? nil : .string(input)),
             ("output", .string(output)),
             ("start", start.map { .double($0) }),
             ("duration", duration.map { .double($0) }),
@@ -56,6 +56,7 @@ public struct Job: Sendable, Equatable {
                 ("metadata", mp3.metadata.isEmpty ? nil : .object(mp3.metadata.map { ($0.0, .string($0.1)) })),
             ]
         }
+        if kind == .mp4 { pairs += mp4.storedPairs }
         pairs += [
             ("userHash", userHash.map { .string($0) }),
             ("submittedAt", submittedAt.map { .double($0) }),

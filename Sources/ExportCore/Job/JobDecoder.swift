@@ -53,14 +53,21 @@ public struct JobDecoder: Sendable {
         guard JobKind.supported.contains(kind) else {
             throw fail("kind", "'\(kindName)' is not supported yet by this version of exportctl (supported: \(supportedList))", .unsupported)
         }
-        var allowed = JobDecoder.commonFields.union(JobDecoder.mp3Fields)
+        var allowed = JobDecoder.commonFields
+        switch kind {
+        case .mp3: allowed.formUnion(JobDecoder.mp3Fields)
+        case .mp4: allowed.formUnion(JobDecoder.mp4Fields)
+        case .carousel: break
+        }
         if mode == .stored { allowed.formUnion(JobDecoder.storedFields); allowed.remove("user") }
         for (key, _) in members where !allowed.contains(key) {
             let hint = nearest(key, in: allowed).map { "; did you mean \"\($0)\"?" } ?? ""
             throw fail(key, "unknown field\(hint)")
         }
 
-        let input = try path(root, "input", name: name)
+        // A slideshow has no input: its pictures are slides.
+        let hasInput = kind != .mp4 || root["input"] != nil
+        let input = hasInput ? try path(root, "input", name: name) : ""
         let output = try path(root, "output", name: name)
         var job = Job(kind: kind, input: input, output: output)
         job.start = try number(root, "start", name: name, min: 0, max: 86_400 * 7)
@@ -70,6 +77,7 @@ public struct JobDecoder: Sendable {
             job.overwrite = b
         }
         if kind == .mp3 { job.mp3 = try mp3Options(root, name: name) }
+        if kind == .mp4 { job.mp4 = try mp4Options(root, name: name, hasInput: hasInput) }
         if let v = root["user"] {
             guard let s = v.stringValue, !s.isEmpty, s.utf8.count <= 256 else {
                 throw fail("user", "expected a non-empty string of at most 256 bytes")
@@ -85,6 +93,8 @@ public struct JobDecoder: Sendable {
             job.submittedAt = root["submittedAt"]?.doubleValue
         }
         if input == output { throw fail("output", "is the same file as \"input\"") }
+        if output == job.mp4.audio { throw fail("output", "is the same file as \"audio\"") }
+        if let i = job.mp4.slides.firstIndex(where: { $0.image == output }) { throw fail("output", "is the same file as \"slides[\(i)].image\"") }
         if checkFiles { try checkOnDisk(job, name: name, asWritten: (root["input"]?.stringValue ?? input, root["output"]?.stringValue ?? output)) }
         return job
     }
@@ -165,16 +175,15 @@ public struct JobDecoder: Sendable {
     /// Checks the paths on disk; messages name them as the user wrote them.
     private func checkOnDisk(_ job: Job, name: String, asWritten: (input: String, output: String)) throws(JobError) {
         var st = stat()
-        if stat(job.input, &st) != 0 {
-            let e = errno
-            let why = e == ENOENT ? "no such file" : String(cString: strerror(e)).lowercased()
-            throw JobError(file: name, field: "input", message: "\(why) '\(asWritten.input)'", category: .missingInput)
-        }
-        if (st.st_mode & S_IFMT) != S_IFREG {
-            throw JobError(file: name, field: "input", message: "'\(asWritten.input)' is not a regular file", category: .missingInput)
-        }
-        if access(job.input, R_OK) != 0 {
-            throw JobError(file: name, field: "input", message: "cannot read '\(asWritten.input)': permission denied", category: .missingInput)
+        if !job.input.isEmpty { try checkReadable(job.input, field: "input", asWritten: asWritten.input, name: name) }
+        if job.kind == .mp4 {
+            if let audio = job.mp4.audio { try checkReadable(audio, field: "audio", asWritten: audio, name: name) }
+            for (i, slide) in job.mp4.slides.enumerated() {
+                if let image = slide.image { try checkReadable(image, field: "slides[\(i)].image", asWritten: image, name: name) }
+                if let font = slide.style.fontFile { try checkReadable(font, field: "slides[\(i)].style.fontFile", asWritten: font, name: name) }
+            }
+            if let font = job.mp4.style.fontFile { try checkReadable(font, field: "style.fontFile", asWritten: font, name: name) }
+            if let font = job.mp4.captionStyle.fontFile { try checkReadable(font, field: "captionStyle.fontFile", asWritten: font, name: name) }
         }
         let dir = PathRules.directory(of: job.output)
         if stat(dir, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR {
@@ -190,6 +199,22 @@ public struct JobDecoder: Sendable {
             if !job.overwrite {
                 throw JobError(file: name, field: "output", message: "'\(asWritten.output)' exists; remove it or set \"overwrite\": true")
             }
+        }
+    }
+
+    /// A regular file this process can read, or a `missingInput` error naming `field`.
+    private func checkReadable(_ path: String, field: String, asWritten: String, name: String) throws(JobError) {
+        var st = stat()
+        if stat(path, &st) != 0 {
+            let e = errno
+            let why = e == ENOENT ? "no such file" : String(cString: strerror(e)).lowercased()
+            throw JobError(file: name, field: field, message: "\(why) '\(asWritten)'", category: .missingInput)
+        }
+        if (st.st_mode & S_IFMT) != S_IFREG {
+            throw JobError(file: name, field: field, message: "'\(asWritten)' is not a regular file", category: .missingInput)
+        }
+        if access(path, R_OK) != 0 {
+            throw JobError(file: name, field: field, message: "cannot read '\(asWritten)': permission denied", category: .missingInput)
         }
     }
 }
