@@ -1,3 +1,4 @@
+import CFFmpeg
 import ExportCore
 import ExportRender
 import Glibc
@@ -21,11 +22,12 @@ enum EntryPoint {
         signal(SIGXFSZ, SIG_IGN)  // a file size limit shows up as EFBIG: an io error, temp removed
 
         let args = CommandLine.arguments
+        let events = EventWriter()
+        if args.count == 3, args[1] == "--check" { check(args[2], events: events) }
         guard args.count == 3 else {
-            Sys.print("usage: exportctl-render JOBFILE TEMPFILE\n  JOBFILE  a stored job (JSON), or - for stdin\n  TEMPFILE  the output file to create (must not exist)\n", fd: 2)
+            Sys.print("usage: exportctl-render JOBFILE TEMPFILE\n       exportctl-render --check JOBFILE\n  JOBFILE  a stored job (JSON), or - for stdin\n  TEMPFILE  the output file to create (must not exist)\n", fd: 2)
             exit(64)
         }
-        let events = EventWriter()
         let outcome: Result<RenderResult, RenderError>
         switch StoredJobFile.load(args[1]) {
         case let .failure(e):
@@ -42,6 +44,29 @@ enum EntryPoint {
         case let .failure(e):
             events.error(e)
             exit(e.exitStatus)
+        }
+    }
+
+    /// `--check JOBFILE`: the submit-time media rules (`JobCheck`); one `check`
+    /// or `error` event (with the `field` to fix), exit 0 or 65.
+    static func check(_ path: String, events: EventWriter) -> Never {
+        switch StoredJobFile.load(path) {
+        case let .failure(e):
+            events.error(e)
+            exit(e.exitStatus)
+        case let .success(job):
+            av_log_set_level(AV_LOG_QUIET)  // the answer is the event; FFmpeg's own lines would only repeat it
+            do throws(JobCheck.Problem) {
+                try JobCheck(job: job).run()
+                events.write(.object([("event", .string("check")), ("ok", .bool(true))]))
+                exit(0)
+            } catch {
+                events.write(.compactObject([
+                    ("event", .string("error")), ("code", .string(error.unreadable ? "input-unreadable" : "invalid-job")),
+                    ("field", error.field.map { .string($0) }), ("message", .string(error.message)), ("transient", .bool(false)),
+                ]))
+                exit(65)
+            }
         }
     }
 }

@@ -8,14 +8,14 @@ enum StoredJobFile {
         let name = path == "-" ? "<stdin>" : path
         let bytes: [UInt8]
         do {
-            bytes = path == "-" ? try Sys.readAll(0, limit: 1 << 20, path: name) : try Sys.readFile(path, limit: 1 << 20)
+            bytes = path == "-" ? try Sys.readAll(0, limit: Job.maxStoredBytes, path: name) : try Sys.readFile(path, limit: Job.maxStoredBytes)
         } catch {
             if error.isTransient { return .failure(.io(error)) }
             return .failure(.invalidJob("cannot read job file '\(name)': \(error.message)"))
         }
         do {
             let job = try JobDecoder(mode: .stored, baseDirectory: "/", checkFiles: false).decode(bytes, name: name)
-            guard job.kind == .mp3 else { return .failure(.invalidJob("\(name): kind '\(job.kind.rawValue)' is not rendered by this version")) }
+            guard JobKind.supported.contains(job.kind) else { return .failure(.invalidJob("\(name): kind '\(job.kind.rawValue)' is not rendered by this version")) }
             return .success(job)
         } catch {
             return .failure(.invalidJob(error.description))

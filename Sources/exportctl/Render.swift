@@ -17,6 +17,9 @@ extension Exportctl {
             do {
                 let bytes = file == "-" ? try Sys.readAll(0, limit: 1 << 20, path: name) : try Sys.readFile(file, limit: 1 << 20)
                 job = try JobDecoder(mode: .submitted, baseDirectory: currentDirectory()).decode(bytes, name: name)
+                if MediaCheck.isNeeded(for: job) { try MediaCheck.run(job, name: name) }
+            } catch let e as MediaCheck.Unavailable {
+                throw fail(e.message, ExitStatus.unavailable)
             } catch let e as JobError {
                 throw fail(e.description, exitStatus(for: e))
             } catch let e as SystemError {

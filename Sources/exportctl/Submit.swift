@@ -39,7 +39,17 @@ extension Exportctl {
                     }
                     continue
                 }
-                do { jobs.append(try decoder.decode(bytes, name: name)) } catch { errors.append(error) }
+                do {
+                    let job = try decoder.decode(bytes, name: name)
+                    if MediaCheck.isNeeded(for: job) { try MediaCheck.run(job, name: name) }
+                    jobs.append(job)
+                } catch let e as JobError {
+                    errors.append(e)
+                } catch let e as MediaCheck.Unavailable {
+                    throw fail(e.message, ExitStatus.unavailable)
+                } catch let e as SystemError {
+                    throw fail("cannot check the media of \(name): \(e)", ExitStatus.ioError)
+                }
             }
             if !errors.isEmpty {
                 for e in errors { Sys.print("exportctl: \(e)\n", fd: 2) }

@@ -197,7 +197,7 @@ public final class Daemon {
         defer { Glibc.close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }
-        let sane = (st.st_mode & S_IFMT) == S_IFREG && st.st_nlink == 1 && st.st_size <= 1 << 20
+        let sane = (st.st_mode & S_IFMT) == S_IFREG && st.st_nlink == 1 && st.st_size <= Job.maxStoredBytes
         do {
             try Sys.rename(src, spool.jobPath(id, .processing))
         } catch {
@@ -212,7 +212,7 @@ public final class Daemon {
         do {
             guard sane else { throw JobError(file: src, message: "not a regular single-link file of at most 1 MiB") }
             job = try JobDecoder(mode: .stored, baseDirectory: "/", checkFiles: false)
-                .decode(try Sys.readAll(fd, limit: 1 << 20, path: src), name: src)
+                .decode(try Sys.readAll(fd, limit: Job.maxStoredBytes, path: src), name: src)
         } catch {
             var r = StatusSidecar(queued: Job(kind: .mp3, input: "", output: ""), id: id)
             r.state = .failed; r.finishedAt = Clock.now()

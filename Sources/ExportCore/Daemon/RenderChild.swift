@@ -36,10 +36,15 @@ public final class RenderChild {
     }
 
     /// Starts the renderer on `jobFile`, writing to `tempOutput`.
-    public init(jobFile: String, tempOutput: String, renderer: String = RenderChild.rendererPath()) throws(SystemError) {
+    public convenience init(jobFile: String, tempOutput: String, renderer: String = RenderChild.rendererPath()) throws(SystemError) {
+        try self.init(arguments: [jobFile, tempOutput], renderer: renderer)
+    }
+
+    /// Starts the renderer with `arguments` (`JOBFILE TEMPFILE`, or `--check JOBFILE`).
+    public init(arguments: [String], renderer: String = RenderChild.rendererPath()) throws(SystemError) {
         var fds: [Int32] = [0, 0]
         if pipe2(&fds, O_CLOEXEC) != 0 { throw SystemError("pipe2") }
-        let args = [renderer, jobFile, tempOutput]
+        let args = [renderer] + arguments
         var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { for a in cargs { free(a) } }
         var p: pid_t = 0
@@ -91,6 +96,14 @@ public final class RenderChild {
         if r == pid { exitStatus = status; return true }
         if r < 0 && errno == ECHILD { exitStatus = 0; return true }
         return false
+    }
+
+    /// The last event read (a `result`, `check` or `error` line once the child is done).
+    public var finalEvent: JSONValue? { lastEvent }
+
+    /// The child's exit code once reaped (128 + signal when killed).
+    public var exitCode: Int32? {
+        exitStatus.map { cspoolsys_wifsignaled($0) != 0 ? 128 + cspoolsys_wtermsig($0) : cspoolsys_wexitstatus($0) }
     }
 
     /// What the render came to, once reaped and its pipe drained.

@@ -4,6 +4,10 @@
 /// the stored job (in the spool) holds absolute paths, the id, the submit
 /// time and the user's salted hash instead of the user.
 public struct Job: Sendable, Equatable {
+    /// Largest job file `submit` reads.
+    public static let maxFileBytes = 1 << 20
+    /// Largest stored job (a caption file's cues are stored inline).
+    public static let maxStoredBytes = 17 << 20
     public var id: JobID?
     public var kind: JobKind
     public var input: String

@@ -128,7 +128,7 @@ public struct Spool: Sendable {
     /// Reads the stored job file of `id` in `state`.
     public func readJob(_ id: JobID, _ state: JobState) throws -> Job {
         let p = jobPath(id, state)
-        let bytes = try Sys.readFile(p, limit: 1 << 20)
+        let bytes = try Sys.readFile(p, limit: Job.maxStoredBytes)
         return try JobDecoder(mode: .stored, baseDirectory: "/", checkFiles: false).decode(bytes, name: p)
     }
 

@@ -1,0 +1,55 @@
+import Glibc
+
+/// The look at a job's media that needs FFmpeg or fontconfig, done at
+/// submit by `exportctl-render --check` so that `exportctl` itself never
+/// loads them: the audio or video is probed for its length (captions and
+/// slide durations must fit in it after the trim), images for their
+/// headers, and every font the job names is looked up.
+///
+/// Only kinds with such rules are checked (mp4); an mp3 job is accepted on
+/// its fields alone, so submitting one stays a few milliseconds.
+public enum MediaCheck {
+    /// Whether `job` has rules that need its media read.
+    public static func isNeeded(for job: Job) -> Bool { job.kind == .mp4 }
+
+    /// Why the check could not run at all.
+    public struct Unavailable: Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Runs the check; a problem with the job is a `JobError` naming the field.
+    /// - Parameter name: the job file as the user named it, for messages.
+    public static func run(_ job: Job, name: String, renderer: String = RenderChild.rendererPath()) throws -> Void {
+        var job = job
+        job.user = nil
+        let tmpdir = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        let jobFile = tmpdir + "/exportctl-check-" + JobID.make().rawValue + ".json"
+        let fd = try Sys.open(jobFile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+        defer { try? Sys.unlink(jobFile) }
+        do { try Sys.writeAll(fd, Array(job.storedJSON().jsonText().utf8), path: jobFile) } catch { Glibc.close(fd); throw error }
+        try Sys.close(fd, path: jobFile)
+
+        let child: RenderChild
+        do { child = try RenderChild(arguments: ["--check", jobFile], renderer: renderer) } catch {
+            throw Unavailable(message: "cannot check the media of \(name): cannot run '\(renderer)': \(error.errno == ENOENT ? "no such file" : error.message)")
+        }
+        while !child.reap() {
+            var p = pollfd(fd: child.eventFD, events: Int16(child.eofSeen ? 0 : POLLIN), revents: 0)
+            _ = poll(&p, 1, 200)
+            _ = child.readEvents()
+        }
+        _ = child.readEvents()
+        let event = child.finalEvent
+        if child.exitCode == 0, event?["event"]?.stringValue == "check" { return }
+        if let e = event, e["event"]?.stringValue == "error" {
+            let message = e["message"]?.stringValue ?? "invalid media"
+            if e["code"]?.stringValue == "invalid-job" || e["field"] != nil {
+                let missing = e["code"]?.stringValue == "input-unreadable"
+                throw JobError(file: name, field: e["field"]?.stringValue, message: message, category: missing ? .missingInput : .invalid)
+            }
+            throw JobError(file: name, message: message)
+        }
+        throw Unavailable(message: "cannot check the media of \(name): '\(renderer)' exited with status \(child.exitCode ?? -1) without an answer")
+    }
+}

@@ -1,0 +1,132 @@
+import CFFmpeg
+import ExportCore
+import Glibc
+
+/// `exportctl-render --check JOBFILE`: the submit-time rules of a job that
+/// need its media read, so a bad job is refused by `submit` rather than
+/// failing later in the daemon.
+///
+/// For an mp4: the audio (or the video to re-encode) is probed for its
+/// length, which the trim must leave something of, and which captions and
+/// slides with durations must fit in; every slide image must be an image
+/// FFmpeg reads; every font the job's text uses must be installed. Nothing
+/// is decoded beyond the headers, so the check takes milliseconds.
+public struct JobCheck {
+    /// A problem with the job, naming the field to fix.
+    public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
+        public var field: String?
+        public var message: String
+        /// The file named by the field cannot be read (rather than being wrong).
+        public var unreadable: Bool = false
+        public var description: String { field.map { "\"\($0)\": \(message)" } ?? message }
+    }
+
+    public let job: Job
+    let policy = InputPolicy()
+
+    public init(job: Job) {
+        self.job = job
+    }
+
+    public func run() throws(Problem) {
+        guard job.kind == .mp4 else { return }
+        let o = job.mp4
+        var length: Double?
+        if !job.input.isEmpty {
+            length = try mediaLength(job.input, field: "input", needVideo: true)
+        } else if let audio = o.audio {
+            length = try mediaLength(audio, field: "audio", needVideo: false)
+        } else {
+            length = o.slides.reduce(0) { $0 + ($1.duration ?? 0) }
+        }
+        if let length, !o.slides.isEmpty, o.audio != nil { try checkSlides(o.slides, fit: length) }
+        if let length, let last = o.captions.last(where: { $0.end > length + 0.05 }) {
+            throw Problem(field: "captions", message: "a caption ends at \(RenderError.seconds(last.end)) s, after the end of the \(o.audio != nil ? "audio" : "video") (\(RenderError.seconds(length)) s\(job.start != nil || job.duration != nil ? " after the trim" : ""))")
+        }
+        for (i, slide) in o.slides.enumerated() {
+            if let image = slide.image { try checkImage(image, field: "slides[\(i)].image") }
+        }
+        // fonts: checked once the text engine lands
+    }
+
+    // MARK: - Length
+
+    /// The seconds of `path` the job uses: its length less `start`, at most `duration`.
+    private func mediaLength(_ path: String, field: String, needVideo: Bool) throws(Problem) -> Double? {
+        let name = PathRules.basename(of: path)
+        let input: InputContainer
+        do {
+            let file = try FileDescriptor.openForReading(path)
+            let io = try CustomIO(reading: file)
+            let format = try InputContainer.probe(io, name: name, policy: policy)
+            let formatName = String(cString: format.pointee.name)
+            guard policy.allows(formatNamed: formatName) else {
+                let what = JobCheck.imageFormats.contains(formatName) ? "an image" : "in a format not accepted (\(formatName))"
+                throw Problem(field: field, message: "'\(path)' is \(what); give an audio\(needVideo ? " or video" : "") file")
+            }
+            input = try InputContainer(io: io, format: format, name: name, policy: policy)
+        } catch let p as Problem {
+            throw p
+        } catch let e as SystemError {
+            throw Problem(field: field, message: "cannot read '\(path)': \(e.message)", unreadable: true)
+        } catch {
+            throw Problem(field: field, message: "'\(path)' is not a media file FFmpeg reads (\(error))")
+        }
+        let types = (0..<input.streamCount).map(input.stream).filter { $0.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0 }
+            .map { $0.pointee.codecpar.pointee.codec_type }
+        if needVideo {
+            guard types.contains(AVMEDIA_TYPE_VIDEO) else {
+                throw Problem(field: field, message: "'\(path)' has no video stream; to put pictures over audio, give \"audio\" and \"slides\"")
+            }
+        } else {
+            guard types.contains(AVMEDIA_TYPE_AUDIO) else { throw Problem(field: field, message: "'\(path)' has no audio stream") }
+        }
+        guard let total = input.durationSeconds else { return nil }
+        let start = job.start ?? 0
+        if start >= total {
+            throw Problem(field: "start", message: "is \(RenderError.seconds(start)) s but '\(name)' is only \(RenderError.seconds(total)) s long")
+        }
+        var length = total - start
+        if let d = job.duration { length = min(length, d) }
+        return length
+    }
+
+    /// Slides with durations must start before the audio ends; slides without one need time left to share.
+    private func checkSlides(_ slides: [Slide], fit length: Double) throws(Problem) {
+        var at = 0.0
+        for (i, s) in slides.enumerated() {
+            if at >= length - 0.001 {
+                throw Problem(field: "slides[\(i)]", message: "would start at \(RenderError.seconds(at)) s, when the audio (\(RenderError.seconds(length)) s) has ended; shorten the slides before it or remove it")
+            }
+            at += s.duration ?? 0
+        }
+        let flexible = slides.indices.filter { slides[$0].duration == nil }
+        let fixed = slides.reduce(0) { $0 + ($1.duration ?? 0) }
+        if let first = flexible.first, fixed >= length - 0.001 {
+            throw Problem(field: "slides[\(first)]", message: "has no duration and no time is left for it: the slides with durations fill the \(RenderError.seconds(length)) s of audio")
+        }
+    }
+
+    // MARK: - Images
+
+    static let imageFormats = ["png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif", "gif_pipe", "pam_pipe", "ppm_pipe", "pgm_pipe", "qoi_pipe"]
+
+    private func checkImage(_ path: String, field: String) throws(Problem) {
+        let file: FileDescriptor
+        do { file = try FileDescriptor.openForReading(path) } catch {
+            throw Problem(field: field, message: "cannot read '\(path)': \(error.message)", unreadable: true)
+        }
+        do {
+            let io = try CustomIO(reading: file)
+            let format = try InputContainer.probe(io, name: PathRules.basename(of: path), policy: policy)
+            let name = String(cString: format.pointee.name)
+            guard JobCheck.imageFormats.contains(name) else {
+                throw Problem(field: field, message: "'\(path)' is not a still image (found \(name)); use PNG, JPEG, WebP, BMP, TIFF or GIF")
+            }
+        } catch let p as Problem {
+            throw p
+        } catch {
+            throw Problem(field: field, message: "'\(path)' is not an image FFmpeg reads (\(error))")
+        }
+    }
+}
