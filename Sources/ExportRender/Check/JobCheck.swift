@@ -93,17 +93,17 @@ public struct JobCheck {
 
     /// Slides with durations must start before the audio ends; slides without one need time left to share.
     private func checkSlides(_ slides: [Slide], fit length: Double) throws(Problem) {
+        let flexible = slides.indices.filter { slides[$0].duration == nil }
+        let fixed = slides.reduce(0) { $0 + ($1.duration ?? 0) }
+        if let first = flexible.first, fixed >= length - 0.001 {
+            throw Problem(field: "slides[\(first)]", message: "has no duration and no time is left for it: the slides with durations fill the \(RenderError.seconds(length)) s of audio")
+        }
         var at = 0.0
         for (i, s) in slides.enumerated() {
             if at >= length - 0.001 {
                 throw Problem(field: "slides[\(i)]", message: "would start at \(RenderError.seconds(at)) s, when the audio (\(RenderError.seconds(length)) s) has ended; shorten the slides before it or remove it")
             }
             at += s.duration ?? 0
-        }
-        let flexible = slides.indices.filter { slides[$0].duration == nil }
-        let fixed = slides.reduce(0) { $0 + ($1.duration ?? 0) }
-        if let first = flexible.first, fixed >= length - 0.001 {
-            throw Problem(field: "slides[\(first)]", message: "has no duration and no time is left for it: the slides with durations fill the \(RenderError.seconds(length)) s of audio")
         }
     }
 
@@ -118,7 +118,8 @@ public struct JobCheck {
         }
         do {
             let io = try CustomIO(reading: file)
-            let format = try InputContainer.probe(io, name: PathRules.basename(of: path), policy: policy)
+            // By content only: with a name, ".jpg" would select image2 (a file sequence reader).
+            let format = try InputContainer.probe(io, name: "", policy: policy)
             let name = String(cString: format.pointee.name)
             guard JobCheck.imageFormats.contains(name) else {
                 throw Problem(field: field, message: "'\(path)' is not a still image (found \(name)); use PNG, JPEG, WebP, BMP, TIFF or GIF")
