@@ -9,9 +9,10 @@ DESTDIR ?=
 SWIFT ?= swift
 export PATH := $(PATH):/opt/swift/usr/bin
 
-# Debian 12 packages: the FFmpeg and json-c libraries to build against, the
+# Debian 12 packages: the FFmpeg, json-c, libass and fontconfig libraries to build against (and a font), the
 # ffmpeg CLI the tests compare with, mandoc for the man page lint.
-BUILD_DEBS = pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libjson-c-dev
+BUILD_DEBS = pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libjson-c-dev \
+  libass-dev libfontconfig-dev fonts-dejavu-core
 TEST_DEBS = ffmpeg mandoc strace
 BENCH_DEBS = hyperfine nq valgrind time
 

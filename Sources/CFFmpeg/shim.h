@@ -16,6 +16,9 @@
 #include <libavutil/mathematics.h>
 #include <libavutil/mem.h>
 #include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/display.h>
 #include <libavutil/samplefmt.h>
 #include <libswresample/swresample.h>
 #include <libswscale/swscale.h>
@@ -124,6 +127,48 @@ static inline void cffmpeg_log_install(const char *prefix, int level) {
 // AVFrame.data is imported as an 8-tuple; extended_data is the pointer
 // array every audio API wants (it equals data for <= 8 channels).
 static inline uint8_t **cffmpeg_frame_planes(AVFrame *frame) { return frame->extended_data; }
+
+// AVFrame.data and .linesize are 8-tuples in Swift: plane i of a video frame.
+static inline uint8_t *cffmpeg_frame_data(AVFrame *frame, int plane) { return frame->data[plane]; }
+static inline int cffmpeg_frame_linesize(const AVFrame *frame, int plane) { return frame->linesize[plane]; }
+
+// Bytes per pixel in `plane` of a format (the step of a component stored there).
+static inline int cffmpeg_plane_step(const AVPixFmtDescriptor *d, int plane) {
+    for (int c = 0; c < d->nb_components; c++)
+        if (d->comp[c].plane == plane) return d->comp[c].step;
+    return 1;
+}
+
+// Plane pointers of `frame` offset to pixel (x, y); x and y even for 4:2:0.
+static inline int cffmpeg_frame_offset(const AVFrame *frame, int x, int y, uint8_t *planes[4], int strides[4]) {
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)frame->format);
+    if (!d) return AVERROR(EINVAL);
+    for (int i = 0; i < 4; i++) {
+        planes[i] = 0;
+        strides[i] = 0;
+        if (!frame->data[i]) continue;
+        int chroma = (i == 1 || i == 2) && !(d->flags & AV_PIX_FMT_FLAG_RGB);
+        int sx = chroma ? x >> d->log2_chroma_w : x, sy = chroma ? y >> d->log2_chroma_h : y;
+        planes[i] = frame->data[i] + sy * frame->linesize[i] + sx * cffmpeg_plane_step(d, i);
+        strides[i] = frame->linesize[i];
+    }
+    return 0;
+}
+
+// sws_scale takes `const uint8_t *const[]` sources and `int[]` strides: the
+// frame-to-frame case, from the rectangle of `src` at (sx, sy) that is `sh`
+// rows tall (the context's source size) into `dst` at (dx, dy) (the
+// context's destination size). Offsets must be even for 4:2:0 frames.
+static inline int cffmpeg_sws_scale_frames(struct SwsContext *sws, const AVFrame *src, int sx, int sy, int sh,
+                                           AVFrame *dst, int dx, int dy) {
+    uint8_t *in[4], *out[4];
+    int in_stride[4], out_stride[4];
+    int ret = cffmpeg_frame_offset(src, sx, sy, in, in_stride);
+    if (ret < 0) return ret;
+    ret = cffmpeg_frame_offset(dst, dx, dy, out, out_stride);
+    if (ret < 0) return ret;
+    return sws_scale(sws, (const uint8_t *const *)in, in_stride, 0, sh, out, out_stride);
+}
 
 // av_audio_fifo_write/read take `void **`.
 static inline int cffmpeg_fifo_write(AVAudioFifo *fifo, uint8_t **planes, int nb_samples) {
