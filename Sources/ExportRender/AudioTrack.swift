@@ -2,22 +2,38 @@ import CFFmpeg
 import ExportCore
 import Glibc
 
-/// The encoding loop of one mp3 render: packets → decoded frames →
-/// resampled samples → trim window → FIFO → LAME frames → mp3 muxer.
+/// One audio stream on its way from an input to an encoder: packets →
+/// decoded frames → resampled samples → trim window → FIFO → encoder frames
+/// → the caller's muxer.
 ///
-/// Every FFmpeg object is made once and reused (one packet and frame each
-/// way, one resample buffer grown when needed), so the encoder sets the pace.
-final class Transcode {
-    private let pipeline: MP3Pipeline
-    private let input: InputContainer
-    private let inputFile: FileDescriptor
-    private let audio: MP3Pipeline.Audio
+/// Packets come either from the track's own file (`pump`, for an mp3 job or
+/// a slideshow's audio) or from a demuxer it shares with a video (`feed`,
+/// for a re-encode). Every FFmpeg object is made once and reused (one packet
+/// and frame each way, one resample buffer grown when needed), so the
+/// encoder sets the pace.
+final class AudioTrack {
+    /// The input stream a track decodes.
+    struct Source {
+        let input: InputContainer
+        let file: FileDescriptor
+        let index: Int
+        let stream: UnsafeMutablePointer<AVStream>
+        let decoder: Decoder
+        /// The job's path of the file, for messages.
+        let path: String
+    }
+
+    private let source: Source
     private let encoder: Encoder
-    private let output: OutputContainer
-    private let outFile: FileDescriptor
     private let outFormat: AudioFormat
     private var window: SampleWindow
     private let expectedSeconds: Double?
+    private let trimStart: Double?
+    /// "MP3", "AAC": how messages name what is written.
+    private let label: String
+    private let outFile: FileDescriptor
+    private let write: (Packet) throws -> Void
+    private let onProgress: (Double) -> Void
 
     private let packet: Packet
     private let decoded: Frame
@@ -42,22 +58,28 @@ final class Transcode {
     private var firstDecodeError: AVError?
     private var readError: AVError?
 
-    init(pipeline: MP3Pipeline, input: InputContainer, inputFile: FileDescriptor, audio: MP3Pipeline.Audio,
-         encoder: Encoder, output: OutputContainer, outFile: FileDescriptor, outFormat: AudioFormat,
-         window: SampleWindow, expectedSeconds: Double?) throws(RenderError) {
-        self.pipeline = pipeline
-        self.input = input
-        self.inputFile = inputFile
-        self.audio = audio
+    /// - Parameters:
+    ///   - window: the trim, in samples at the output rate.
+    ///   - trimStart: the job's `start` (messages and progress).
+    ///   - outFile: the output's descriptor, to tell a full disk from a muxer error.
+    ///   - write: muxes one encoded packet (timestamps in the encoder's time base).
+    ///   - progress: 0…1 of the expected seconds decoded.
+    init(source: Source, encoder: Encoder, outFormat: AudioFormat, window: SampleWindow, expectedSeconds: Double?,
+         trimStart: Double?, label: String, outFile: FileDescriptor, write: @escaping (Packet) throws -> Void,
+         progress: @escaping (Double) -> Void = { _ in }) throws(RenderError) {
+        self.source = source
         self.encoder = encoder
-        self.output = output
-        self.outFile = outFile
         self.outFormat = outFormat
         self.window = window
         self.expectedSeconds = expectedSeconds
-        timeBase = audio.stream.pointee.time_base
-        originPosition = Int64((input.startSeconds * Double(outFormat.sampleRate)).rounded())
-        inputSize = (try? inputFile.size()) ?? 0
+        self.trimStart = trimStart
+        self.label = label
+        self.outFile = outFile
+        self.write = write
+        onProgress = progress
+        timeBase = source.stream.pointee.time_base
+        originPosition = Int64((source.input.startSeconds * Double(outFormat.sampleRate)).rounded())
+        inputSize = (try? source.file.size()) ?? 0
         do {
             packet = try Packet()
             decoded = try Frame()
@@ -72,47 +94,67 @@ final class Transcode {
         }
     }
 
-    private var job: Job { pipeline.job }
+    private var path: String { source.path }
 
-    /// Runs to the end of the input (or of the trim window), then flushes
-    /// the decoder, the resampler, the FIFO and the encoder and writes the trailer.
-    func run() throws(RenderError) {
-        pipeline.progress(0, .encoding)
-        var reachedEnd = true
+    /// Whether the trim window has everything it wants (no more packets needed).
+    var isComplete: Bool { window.isComplete }
+
+    /// Seconds of audio sent to the encoder so far.
+    var secondsEncoded: Double { Double(samplesEncoded) / Double(outFormat.sampleRate) }
+
+    /// Reads and processes the next packet of the track's own file.
+    /// - Returns: false once the file or the trim window has ended (then call `finish`).
+    func pump() throws(RenderError) -> Bool {
         while !window.isComplete {
-            if Cancellation.isRequested { throw .cancelled(path: job.input) }
+            if Cancellation.isRequested { throw .cancelled(path: path) }
             do {
-                guard try input.read(into: packet) else { break }
+                guard try source.input.read(into: packet) else { return false }
             } catch {
-                let e = pipeline.inputError(error, file: inputFile, doing: "read")
+                let e = RenderError.reading(error, file: source.file, path: path, doing: "read")
                 if case .invalidMedia = e {
                     // Like the ffmpeg CLI: a demuxer error ends the input; the
-                    // checks below decide whether what was read is enough.
+                    // checks in `finish` decide whether what was read is enough.
                     readError = error
-                    break
+                    return false
                 }
                 throw e
             }
             defer { packet.unref() }
-            guard packet.streamIndex == audio.index else { continue }
-            audioPackets += 1
-            try decode(packet)
+            guard packet.streamIndex == source.index else { continue }
+            try feed(packet)
+            return true
         }
-        if window.isComplete { reachedEnd = false } else {
+        return false
+    }
+
+    /// Processes one packet of the track's stream (read by someone else).
+    func feed(_ packet: Packet) throws(RenderError) {
+        guard !window.isComplete else { return }
+        audioPackets += 1
+        try decode(packet)
+    }
+
+    /// Records a demuxer error that ended a shared input early (see `pump`).
+    func inputEnded(by error: AVError) { readError = error }
+
+    /// Ends the track: flushes the decoder and the resampler (unless the
+    /// window was filled first), checks what was decoded, encodes the FIFO's
+    /// rest (the last, short frame) and flushes the encoder's delay. The
+    /// caller writes the trailer.
+    func finish() throws(RenderError) {
+        let reachedEnd = !window.isComplete
+        if reachedEnd {
             try decode(nil)
             try drainResampler()
         }
         try checkDecodedAudio(reachedEnd: reachedEnd)
-
-        // The FIFO's rest is the last, short frame (libmp3lame takes one), then the encoder's delay.
         if fifo.count > 0 { try encodeFromFIFO(count: fifo.count) }
         do {
-            try encoder.encode(nil, into: encoded) { try self.output.write($0) }
-            try output.writeTrailer()
+            try encoder.encode(nil, into: encoded) { try self.write($0) }
         } catch {
-            throw pipeline.outputError(error, file: outFile, doing: "finish the MP3 file")
+            throw RenderError.writing(error, file: outFile, path: path, doing: "finish the \(label) stream")
         }
-        pipeline.progress(1, .encoding)
+        onProgress(1)
     }
 
     // MARK: - Decode
@@ -120,12 +162,12 @@ final class Transcode {
     /// Sends a packet (nil: flush) and processes every frame; corrupt packets are counted, not fatal.
     private func decode(_ packet: Packet?) throws(RenderError) {
         do {
-            try audio.decoder.decode(packet, into: decoded) { frame in try self.process(frame) }
+            try source.decoder.decode(packet, into: decoded) { frame in try self.process(frame) }
         } catch let e as RenderError {
             throw e
         } catch let e as AVError {
-            if e == .exit || Cancellation.isRequested { throw .cancelled(path: job.input) }
-            if e == .noMemory { throw .internal("out of memory while decoding '\(job.input)'") }
+            if e == .exit || Cancellation.isRequested { throw .cancelled(path: path) }
+            if e == .noMemory { throw .internal("out of memory while decoding '\(path)'") }
             // The decoder logged it; keep going like the ffmpeg CLI, but not through a file that is mostly damage.
             decodeErrors += 1
             if firstDecodeError == nil { firstDecodeError = e }
@@ -136,7 +178,7 @@ final class Transcode {
     }
 
     private func corrupt() -> RenderError {
-        .invalidMedia(path: job.input, action: "decode", reason:
+        .invalidMedia(path: path, action: "decode", reason:
             "\(decodeErrors) of \(audioPackets) audio packets could not be decoded (\(firstDecodeError?.description ?? "corrupt data"))")
     }
 
@@ -156,7 +198,7 @@ final class Transcode {
         } catch let e as RenderError {
             throw e
         } catch {
-            throw .invalidMedia(path: job.input, action: "decode", reason:
+            throw .invalidMedia(path: path, action: "decode", reason:
                 "cannot convert its audio (\(format.channels) channels, \(format.sampleRate) Hz): \(error)")
         }
         let ts = f.pointee.best_effort_timestamp
@@ -172,7 +214,7 @@ final class Transcode {
         } catch let e as RenderError {
             throw e
         } catch {
-            throw .internal("could not resample '\(job.input)': \(error)")
+            throw .internal("could not resample '\(path)': \(error)")
         }
         reportProgress(timestamp: ts)
     }
@@ -189,7 +231,7 @@ final class Transcode {
         } catch let e as RenderError {
             throw e
         } catch {
-            throw .internal("could not resample '\(job.input)': \(error)")
+            throw .internal("could not resample '\(path)': \(error)")
         }
     }
 
@@ -214,9 +256,9 @@ final class Transcode {
             try fifo.read(into: encoderFrame, count: count)
             encoderFrame.pointer.pointee.pts = samplesEncoded
             samplesEncoded += Int64(encoderFrame.sampleCount)
-            try encoder.encode(encoderFrame, into: encoded) { try self.output.write($0) }
+            try encoder.encode(encoderFrame, into: encoded) { try self.write($0) }
         } catch {
-            throw pipeline.outputError(error, file: outFile, doing: "encode and write the MP3 stream")
+            throw RenderError.writing(error, file: outFile, path: path, doing: "encode and write the \(label) stream")
         }
     }
 
@@ -229,22 +271,22 @@ final class Transcode {
         let rate = Double(outFormat.sampleRate)
         let decodedEnd = position.map { Double($0) / rate }
         if window.kept == 0 {
-            if let start = job.start, start > 0 {
-                throw .trimOutOfRange(path: job.input, start: start,
-                                      inputDuration: decodedEnd ?? input.durationSeconds ?? 0)
+            if let start = trimStart, start > 0 {
+                throw .trimOutOfRange(path: path, start: start,
+                                      inputDuration: decodedEnd ?? source.input.durationSeconds ?? 0)
             }
             let why = readError ?? firstDecodeError
-            throw .invalidMedia(path: job.input, action: "decode", reason:
+            throw .invalidMedia(path: path, action: "decode", reason:
                 "no audio could be decoded" + (why.map { " (\($0))" } ?? ""))
         }
         if decodeErrors > 10 && decodeErrors * 100 > audioPackets { throw corrupt() }
-        guard reachedEnd, let decodedEnd, !input.durationIsEstimate else { return }
-        let st = audio.stream.pointee
+        guard reachedEnd, let decodedEnd, !source.input.durationIsEstimate else { return }
+        let st = source.stream.pointee
         guard st.duration != cffmpeg_nopts_value(), st.duration > 0 else { return }
         let first = st.start_time == cffmpeg_nopts_value() ? 0 : st.start_time
-        let declaredEnd = Double(first + st.duration) * av_q2d(timeBase) - input.startSeconds
+        let declaredEnd = Double(first + st.duration) * av_q2d(timeBase) - source.input.startSeconds
         if decodedEnd < declaredEnd - max(1.0, 0.02 * declaredEnd) {
-            throw .invalidMedia(path: job.input, action: "decode", reason:
+            throw .invalidMedia(path: path, action: "decode", reason:
                 "its audio stops at \(RenderError.seconds(decodedEnd)) s of the \(RenderError.seconds(declaredEnd)) s it declares; "
                 + "the file is truncated or damaged" + (readError.map { " (\($0))" } ?? ""))
         }
@@ -254,13 +296,13 @@ final class Transcode {
     private func reportProgress(timestamp ts: Int64) {
         let fraction: Double
         if let expected = expectedSeconds, expected > 0, ts != cffmpeg_nopts_value() {
-            let seconds = Double(ts) * av_q2d(timeBase) - input.startSeconds
-            fraction = (seconds - (job.start ?? 0)) / expected
+            let seconds = Double(ts) * av_q2d(timeBase) - source.input.startSeconds
+            fraction = (seconds - (trimStart ?? 0)) / expected
         } else if inputSize > 0 {
-            fraction = Double(input.bytePosition) / Double(inputSize)
+            fraction = Double(source.input.bytePosition) / Double(inputSize)
         } else {
             return
         }
-        pipeline.progress(fraction, .encoding)
+        onProgress(min(1, max(0, fraction)))
     }
 }

@@ -84,7 +84,7 @@ public final class MP3Pipeline {
         do { outFile = try FileDescriptor.createExclusive(tempPath) } catch { throw .io(error) }
         createdTemp = true
         let encoder: Encoder
-        do { encoder = try Encoder(format: outFormat, rate: settings.encoderRate) } catch {
+        do { encoder = try Encoder(mp3: outFormat, rate: settings.encoderRate) } catch {
             throw .internal("could not open the MP3 encoder for \(settings.sampleRate) Hz, \(settings.channels) channels: \(error)")
         }
         let output: OutputContainer
@@ -97,10 +97,15 @@ public final class MP3Pipeline {
             throw outputError(error, file: outFile, doing: "write the MP3 header")
         }
 
-        let transcode = try Transcode(pipeline: self, input: input, inputFile: inputFile, audio: audio,
-                                      encoder: encoder, output: output, outFile: outFile, outFormat: outFormat,
-                                      window: window, expectedSeconds: expected)
-        try transcode.run()
+        let track = try AudioTrack(source: AudioTrack.Source(input: input, file: inputFile, index: audio.index, stream: audio.stream,
+                                                             decoder: audio.decoder, path: job.input),
+                                   encoder: encoder, outFormat: outFormat, window: window, expectedSeconds: expected,
+                                   trimStart: job.start, label: "MP3", outFile: outFile,
+                                   write: { try output.write($0) }, progress: { self.progress($0, .encoding) })
+        progress(0, .encoding)
+        while try track.pump() {}
+        try track.finish()
+        do { try output.writeTrailer() } catch { throw outputError(error, file: outFile, doing: "finish the MP3 file") }
 
         // Durable before anyone sees it: fsync, then close (whose error counts too).
         let bytes: Int64
@@ -114,12 +119,12 @@ public final class MP3Pipeline {
 
         // Encoding is complete: progress stays at 1 while the file is read back.
         progress(1, .verifying)
-        let m = try OutputVerifier().verify(path: tempPath, inputPath: job.input, expectedSamples: transcode.samplesEncoded,
+        let m = try OutputVerifier().verify(path: tempPath, inputPath: job.input, expectedSamples: track.samplesEncoded,
                                             sampleRate: settings.sampleRate, channels: settings.channels) { _ in
             self.progress(1, .verifying)
         }
         let bitrate = settings.bitrate ?? (m.duration > 0 ? Int((Double(m.audioBytes) * 8 / m.duration / 1000).rounded()) : 0)
-        return RenderResult(duration: m.duration, bytes: bytes, mediaSeconds: Double(transcode.samplesEncoded) / rate,
+        return RenderResult(duration: m.duration, bytes: bytes, mediaSeconds: Double(track.samplesEncoded) / rate,
                             codec: m.codec, sampleRate: m.sampleRate, channels: m.channels, bitrate: bitrate)
     }
 
@@ -189,24 +194,12 @@ public final class MP3Pipeline {
 
     // MARK: - Error mapping
 
-    /// An FFmpeg error while reading the input: our read failed (I/O), a stop was requested, or the data is bad.
     func inputError(_ error: any Error, file: FileDescriptor, doing action: String) -> RenderError {
-        if let e = error as? RenderError { return e }
-        if Cancellation.isRequested || (error as? AVError) == .exit { return .cancelled(path: job.input) }
-        if let e = file.lastError { return .inputUnreadable(path: job.input, reason: e.message, transient: e.isTransient) }
-        // A demuxer that rejects its header says EINVAL ("Invalid argument"): it is the data that is invalid.
-        if action == "open", (error as? AVError) == AVError(errno: EINVAL) {
-            return .invalidMedia(path: job.input, action: action, reason: AVError.invalidData.description)
-        }
-        return .invalidMedia(path: job.input, action: action, reason: "\(error)")
+        .reading(error, file: file, path: job.input, doing: action)
     }
 
-    /// An FFmpeg error while writing: our write failed (disk full…), a stop was requested, or the muxer failed.
     func outputError(_ error: any Error, file: FileDescriptor, doing what: String) -> RenderError {
-        if let e = error as? RenderError { return e }
-        if let e = file.lastError { return .io(e) }
-        if Cancellation.isRequested || (error as? AVError) == .exit { return .cancelled(path: job.input) }
-        return .internal("could not \(what) for '\(job.input)': \(error)")
+        .writing(error, file: file, path: job.input, doing: what)
     }
 
     /// The encoder input format closest to what the decoder gives, as the
