@@ -23,8 +23,12 @@ let package = Package(
             pkgConfig: "libavformat libavcodec libavutil libswscale libswresample",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
         .systemLibrary(name: "CSpoolSys", path: "Sources/CSpoolSys"),
+        .systemLibrary(name: "CLibass", path: "Sources/CLibass", pkgConfig: "libass", providers: [.apt(["libass-dev"])]),
+        .systemLibrary(
+            name: "CFontconfig", path: "Sources/CFontconfig", pkgConfig: "fontconfig",
+            providers: [.apt(["libfontconfig-dev"])]),
         .target(name: "ExportCore", dependencies: ["CJSONC", "CSpoolSys"]),
-        .target(name: "ExportRender", dependencies: ["ExportCore", "CFFmpeg"]),
+        .target(name: "ExportRender", dependencies: ["ExportCore", "CFFmpeg", "CLibass", "CFontconfig"]),
         .executableTarget(
             name: "exportctl",
             dependencies: ["ExportCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

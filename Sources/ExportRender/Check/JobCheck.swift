@@ -46,7 +46,7 @@ public struct JobCheck {
         for (i, slide) in o.slides.enumerated() {
             if let image = slide.image { try checkImage(image, field: "slides[\(i)].image") }
         }
-        // fonts: checked once the text engine lands
+        try checkFonts(o)
     }
 
     // MARK: - Length
@@ -128,6 +128,36 @@ public struct JobCheck {
             throw p
         } catch {
             throw Problem(field: field, message: "'\(path)' is not an image FFmpeg reads (\(error))")
+        }
+    }
+
+    // MARK: - Fonts
+
+    /// Every font family a style names must be installed and every `fontFile`
+    /// must be a font FreeType reads (`FontCatalog`, the lookup the text layer
+    /// uses); when text is drawn in the default family, it must be installed too.
+    private func checkFonts(_ o: MP4Options) throws(Problem) {
+        var styles: [(TextStyle, String)] = [(o.style, "style"), (o.captionStyle, "captionStyle")]
+        for (i, slide) in o.slides.enumerated() { styles.append((slide.style, "slides[\(i)].style")) }
+        for (style, field) in styles {
+            if let family = style.font, !FontCatalog.isInstalled(family: family) {
+                throw Problem(field: "\(field).font", message: "font '\(family)' is not installed (fc-list : family shows the installed families)")
+            }
+            if let path = style.fontFile { try checkFontFile(path, field: "\(field).fontFile") }
+        }
+        var drawn: [TextStyle] = o.captions.contains { !$0.text.isEmpty } ? [o.resolvedCaptionStyle] : []
+        drawn += o.slides.filter { !($0.text ?? "").isEmpty }.map { $0.style.over(o.style) }
+        if drawn.contains(where: { $0.font == nil && $0.fontFile == nil }), !FontCatalog.isInstalled(family: TextStyle.defaultFont) {
+            throw Problem(field: "style.font", message: "the default font '\(TextStyle.defaultFont)' is not installed (fc-list : family shows the installed families); install it (Debian: fonts-dejavu-core) or name an installed font")
+        }
+    }
+
+    private func checkFontFile(_ path: String, field: String) throws(Problem) {
+        do { _ = try FileDescriptor.openForReading(path) } catch {
+            throw Problem(field: field, message: "cannot read '\(path)': \(error.message)", unreadable: true)
+        }
+        guard FontCatalog.face(inFile: path) != nil else {
+            throw Problem(field: field, message: "'\(path)' is not a font file FreeType can read (TrueType, OpenType, WOFF, Type 1)")
         }
     }
 }
