@@ -12,12 +12,13 @@ daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT INT TERM
 
 echo "== submit"
-ids=$("$bin/exportctl" submit examples/jobs/episode.json examples/jobs/teaser.json examples/jobs/memo.json)
+ids=$("$bin/exportctl" submit examples/jobs/episode.json examples/jobs/teaser.json examples/jobs/memo.json \
+  examples/jobs/episode-video.json examples/jobs/clip-vertical.json)
 echo "$ids"
 
 echo "== wait"
 # shellcheck disable=SC2086
-"$bin/exportctl" wait --timeout 120 $ids
+"$bin/exportctl" wait --timeout 300 $ids
 
 echo "== outputs"
 for f in examples/out/*.mp3; do
@@ -26,6 +27,18 @@ for f in examples/out/*.mp3; do
       -of default=nw=1 "$f" | awk -v f="$f" -F= '{v[$1]=$2} END {
         printf "%s  %.1f s, %d kbit/s, %d Hz, %d ch%s\n", f, v["duration"], v["bit_rate"]/1000, v["sample_rate"], v["channels"],
           (v["TAG:title"] != "" ? ", title \"" v["TAG:title"] "\"" : "") }'
+  else
+    ls -l "$f"
+  fi
+done
+
+for f in examples/out/*.mp4; do
+  if command -v ffprobe >/dev/null 2>&1; then
+    ffprobe -v error -show_entries format=duration,bit_rate:stream=codec_name,width,height,r_frame_rate \
+      -of default=nw=1 "$f" | awk -v f="$f" -F= '
+        $1 == "codec_name" { c = c (c == "" ? "" : " + ") $2 } $1 == "width" { w = $2 } $1 == "height" { h = $2 }
+        $1 == "r_frame_rate" && r == "" { split($2, q, "/"); r = q[1] / q[2] } $1 == "duration" { d = $2 } $1 == "bit_rate" { b = $2 }
+        END { printf "%s  %.1f s, %dx%d at %g fps, %s, %d kbit/s\n", f, d, w, h, r, c, b / 1000 }'
   else
     ls -l "$f"
   fi

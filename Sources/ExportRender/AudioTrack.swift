@@ -21,7 +21,21 @@ final class AudioTrack {
         let decoder: Decoder
         /// The job's path of the file, for messages.
         let path: String
+
+        /// Seeks the file to `preroll` seconds before `start`, so decoders
+        /// and the resampler are warmed up when the kept samples begin.
+        /// Nothing to do for short starts; a failed seek only costs time
+        /// (samples before `start` are dropped anyway).
+        func seek(before start: Double, preroll: Double) {
+            guard start - preroll > 0 else { return }
+            let target = start - preroll + input.startSeconds
+            let ts = av_rescale_q(Int64(target * 1_000_000), AVRational(num: 1, den: 1_000_000), stream.pointee.time_base)
+            try? input.seek(stream: index, toAtMost: ts)
+        }
     }
+
+    /// The input stream's index (a shared demuxer routes its packets here).
+    var streamIndex: Int { source.index }
 
     private let source: Source
     private let encoder: Encoder

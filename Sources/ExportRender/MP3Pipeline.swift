@@ -18,9 +18,7 @@ import Glibc
 ///
 /// On any failure the temp file is removed, if this run created it.
 public final class MP3Pipeline {
-    public enum Stage: String, Sendable {
-        case probing, encoding, verifying
-    }
+    public typealias Stage = RenderStage
 
     public let job: Job
     public let tempPath: String
@@ -52,8 +50,8 @@ public final class MP3Pipeline {
 
     private func render(createdTemp: inout Bool) throws(RenderError) -> RenderResult {
         onProgress(0, .probing)
-        let (input, inputFile) = try openInput()
-        let audio = try openAudio(input)
+        let (input, inputFile) = try MediaInput.open(job.input, policy: policy)
+        let audio = try MediaInput.audio(of: input, file: inputFile, path: job.input, policy: policy)
         let decoder = audio.decoder
         let par = audio.stream.pointee.codecpar!
         let settings = MP3Settings(options: job.mp3, inputSampleRate: Int(par.pointee.sample_rate),
@@ -69,13 +67,7 @@ public final class MP3Pipeline {
         let rate = Double(settings.sampleRate)
         let window = SampleWindow(start: start > 0 ? Int64((start * rate).rounded()) : nil,
                                   length: job.duration.map { max(1, Int64(($0 * rate).rounded())) })
-        if start - MP3Pipeline.preroll > 0 {
-            let target = start - MP3Pipeline.preroll + input.startSeconds
-            let tb = audio.stream.pointee.time_base
-            let ts = av_rescale_q(Int64(target * 1_000_000), AVRational(num: 1, den: 1_000_000), tb)
-            // A failed seek only costs time: samples before `start` are dropped anyway.
-            try? input.seek(stream: audio.index, toAtMost: ts)
-        }
+        audio.seek(before: start, preroll: MP3Pipeline.preroll)
         var expected: Double? = input.durationSeconds.map { $0 - start }
         if let d = job.duration { expected = min(expected ?? d, d) }
 
@@ -97,8 +89,7 @@ public final class MP3Pipeline {
             throw outputError(error, file: outFile, doing: "write the MP3 header")
         }
 
-        let track = try AudioTrack(source: AudioTrack.Source(input: input, file: inputFile, index: audio.index, stream: audio.stream,
-                                                             decoder: audio.decoder, path: job.input),
+        let track = try AudioTrack(source: audio,
                                    encoder: encoder, outFormat: outFormat, window: window, expectedSeconds: expected,
                                    trimStart: job.start, label: "MP3", outFile: outFile,
                                    write: { try output.write($0) }, progress: { self.progress($0, .encoding) })
@@ -126,70 +117,6 @@ public final class MP3Pipeline {
         let bitrate = settings.bitrate ?? (m.duration > 0 ? Int((Double(m.audioBytes) * 8 / m.duration / 1000).rounded()) : 0)
         return RenderResult(duration: m.duration, bytes: bytes, mediaSeconds: Double(track.samplesEncoded) / rate,
                             codec: m.codec, sampleRate: m.sampleRate, channels: m.channels, bitrate: bitrate)
-    }
-
-    /// Opens the job's input with our descriptor and custom I/O, probes it and checks the format policy.
-    private func openInput() throws(RenderError) -> (InputContainer, FileDescriptor) {
-        let path = job.input
-        let file: FileDescriptor
-        do { file = try FileDescriptor.openForReading(path) } catch {
-            let reason: String
-            switch error.errno {
-            case EISDIR: reason = "it is a directory"
-            case EINVAL: reason = "it is not a regular file"
-            default: reason = error.message
-            }
-            throw .inputUnreadable(path: path, reason: reason, transient: error.isTransient)
-        }
-        if let size = try? file.size(), size == 0 {
-            throw .invalidMedia(path: path, action: "open", reason: "the file is empty")
-        }
-        let name = PathRules.basename(of: path)
-        do {
-            let io = try CustomIO(reading: file)
-            let format = try InputContainer.probe(io, name: name, policy: policy)
-            let formatName = String(cString: format.pointee.name)
-            guard policy.allows(formatNamed: formatName) else {
-                throw RenderError.invalidMedia(path: path, action: "open", reason:
-                    "format '\(formatName)' is not accepted (audio and video files only; playlists, file lists and image sequences are refused)")
-            }
-            return (try InputContainer(io: io, format: format, name: name, policy: policy), file)
-        } catch let e as RenderError {
-            throw e
-        } catch {
-            throw inputError(error, file: file, doing: "open")
-        }
-    }
-
-    /// The input's audio stream and its opened decoder.
-    struct Audio {
-        let index: Int
-        let stream: UnsafeMutablePointer<AVStream>
-        let decoder: Decoder
-    }
-
-    private func openAudio(_ input: InputContainer) throws(RenderError) -> Audio {
-        let best: (index: Int, decoder: UnsafePointer<AVCodec>)
-        do { best = try input.bestAudioStream() } catch {
-            if error == .streamNotFound { throw .noAudio(path: job.input) }
-            if error == .decoderNotFound {
-                let st = (0..<input.streamCount).map(input.stream).first { $0.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO }
-                let codec = st.map { String(cString: avcodec_get_name($0.pointee.codecpar.pointee.codec_id)) } ?? "unknown"
-                throw .invalidMedia(path: job.input, action: "decode", reason: "no decoder for its audio codec '\(codec)'")
-            }
-            throw .invalidMedia(path: job.input, action: "open", reason: error.description)
-        }
-        input.discardAllStreams(except: best.index)
-        let stream = input.stream(best.index)
-        let decoderName = String(cString: best.decoder.pointee.name)
-        guard policy.decoders.contains(decoderName) else {
-            throw .invalidMedia(path: job.input, action: "decode", reason: "its audio codec '\(decoderName)' is not accepted")
-        }
-        do {
-            return Audio(index: best.index, stream: stream, decoder: try Decoder(stream: stream, decoder: best.decoder, policy: policy))
-        } catch {
-            throw .invalidMedia(path: job.input, action: "decode", reason: error.description)
-        }
     }
 
     // MARK: - Error mapping

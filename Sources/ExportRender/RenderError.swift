@@ -83,7 +83,7 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
             }
             return "\(what)\(e.path.map { " '\($0)'" } ?? ""): \(e.message)"
         case let .verify(path, reason):
-            return "the MP3 made from '\(path)' failed verification: \(reason)"
+            return "the output made from '\(path)' failed verification: \(reason)"
         case let .cancelled(path):
             return "the render of '\(path)' was cancelled"
         case let .internal(m):

@@ -1,5 +1,10 @@
 import ExportCore
 
+/// What a render is doing, in its progress events.
+public enum RenderStage: String, Sendable {
+    case probing, encoding, verifying
+}
+
 /// What a successful render made: the `result` event's fields.
 public struct RenderResult: Sendable, Equatable {
     /// Seconds of audio in the written file, as verified from its packets.
@@ -11,12 +16,16 @@ public struct RenderResult: Sendable, Equatable {
     public var codec: String
     public var sampleRate: Int
     public var channels: Int
-    /// kbit/s: the constant rate, or the average of a VBR file.
+    /// kbit/s: the constant rate, or the average of a VBR file (all streams of an mp4).
     public var bitrate: Int
+    /// Picture size and frame count of an mp4.
+    public var width: Int? = nil
+    public var height: Int? = nil
+    public var frames: Int? = nil
 
-    /// `{"event":"result","duration":…,"bytes":…,"mediaSeconds":…,"codec":"mp3","sampleRate":…,"channels":…,"bitrate":…}`
+    /// `{"event":"result","duration":…,"bytes":…,"mediaSeconds":…,"codec":"mp3","sampleRate":…,"channels":…,"bitrate":…}`, plus `width`, `height`, `frames` for an mp4
     public var event: JSONValue {
-        .object([
+        .compactObject([
             ("event", .string("result")),
             ("duration", .double(RenderResult.milliseconds(duration))),
             ("bytes", .int(bytes)),
@@ -25,6 +34,9 @@ public struct RenderResult: Sendable, Equatable {
             ("sampleRate", .int(Int64(sampleRate))),
             ("channels", .int(Int64(channels))),
             ("bitrate", .int(Int64(bitrate))),
+            ("width", width.map { .int(Int64($0)) }),
+            ("height", height.map { .int(Int64($0)) }),
+            ("frames", frames.map { .int(Int64($0)) }),
         ])
     }
 

@@ -34,8 +34,16 @@ enum EntryPoint {
             outcome = .failure(e)
         case let .success(job):
             FFmpegLog.install(prefix: job.id.map { "\($0): " } ?? "")
-            let pipeline = MP3Pipeline(job: job, tempPath: args[2]) { events.progress($0, stage: $1) }
-            outcome = Result { () throws(RenderError) in try pipeline.run() }
+            switch job.kind {
+            case .mp4:
+                let pipeline = MP4Pipeline(job: job, tempPath: args[2]) { events.progress($0, stage: $1) }
+                outcome = Result { () throws(RenderError) in try pipeline.run() }
+            case .mp3:
+                let pipeline = MP3Pipeline(job: job, tempPath: args[2]) { events.progress($0, stage: $1) }
+                outcome = Result { () throws(RenderError) in try pipeline.run() }
+            case .carousel:
+                outcome = .failure(.invalidJob("kind \"carousel\" is not supported yet"))
+            }
         }
         switch outcome {
         case let .success(r):

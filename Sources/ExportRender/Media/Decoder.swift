@@ -1,13 +1,15 @@
 import CFFmpeg
 import Glibc
 
-/// An audio decoder's `AVCodecContext` (`avcodec_alloc_context3`,
+/// A decoder's `AVCodecContext` (`avcodec_alloc_context3`,
 /// `avcodec_open2` / `avcodec_free_context`).
 final class Decoder {
     private var context: UnsafeMutablePointer<AVCodecContext>
 
     /// Opens `decoder` for `stream`, restricted to the policy's decoders.
-    init(stream: UnsafeMutablePointer<AVStream>, decoder: UnsafePointer<AVCodec>, policy: InputPolicy) throws(AVError) {
+    /// - Parameter options: more decoder options (`threads` for video).
+    init(stream: UnsafeMutablePointer<AVStream>, decoder: UnsafePointer<AVCodec>, policy: InputPolicy,
+         options more: [(String, String)] = []) throws(AVError) {
         guard let ctx = avcodec_alloc_context3(decoder) else { throw .noMemory }
         context = ctx
         try AVError.check(avcodec_parameters_to_context(ctx, stream.pointee.codecpar))
@@ -16,7 +18,8 @@ final class Decoder {
         let options = OptionDictionary([
             ("codec_whitelist", policy.decoders.joined(separator: ",")),
             ("max_samples", String(policy.maxSamplesPerFrame)),
-        ])
+            ("max_pixels", String(policy.maxPixels)),
+        ] + more)
         try AVError.check(avcodec_open2(ctx, decoder, &options.pointer))
     }
 
@@ -24,6 +27,9 @@ final class Decoder {
         var ctx: UnsafeMutablePointer<AVCodecContext>? = context
         avcodec_free_context(&ctx)
     }
+
+    /// The decoder's context (picture size and format of a video decoder).
+    var codecContext: UnsafeMutablePointer<AVCodecContext> { context }
 
     /// The sample format the decoder produces.
     var sampleFormat: AVSampleFormat { context.pointee.sample_fmt }

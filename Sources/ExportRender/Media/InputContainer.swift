@@ -22,7 +22,9 @@ final class InputContainer {
     }
 
     /// Opens `format` on `io` and reads the stream parameters (`avformat_find_stream_info`).
-    init(io: CustomIO, format: UnsafePointer<AVInputFormat>, name: String, policy: InputPolicy) throws(AVError) {
+    /// - Parameter keepVideo: video streams are read too (a re-encode); otherwise they are discarded unread.
+    init(io: CustomIO, format: UnsafePointer<AVInputFormat>, name: String, policy: InputPolicy,
+         keepVideo: Bool = false) throws(AVError) {
         self.io = io
         guard let ctx = avformat_alloc_context() else { throw .noMemory }
         ctx.pointee.pb = io.context
@@ -45,15 +47,19 @@ final class InputContainer {
         guard ret >= 0, let opened else { throw AVError(ret) }
         context = opened
 
-        // Only audio is read from here on, and probed with the audio decoder
-        // whitelist: no video decoder (cover art, a film's picture) ever runs.
+        // Only audio (and, for a re-encode, video that is not cover art) is
+        // read from here on, and probed with the policy's decoder whitelist:
+        // no other decoder ever runs.
         for i in 0..<Int(opened.pointee.nb_streams) {
             let st = opened.pointee.streams[i]!
-            if st.pointee.codecpar.pointee.codec_type != AVMEDIA_TYPE_AUDIO { st.pointee.discard = AVDISCARD_ALL }
+            let type = st.pointee.codecpar.pointee.codec_type
+            let isPicture = type == AVMEDIA_TYPE_VIDEO && st.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0
+            if type != AVMEDIA_TYPE_AUDIO && !(keepVideo && isPicture) { st.pointee.discard = AVDISCARD_ALL }
         }
         let streamOptions = (0..<Int(opened.pointee.nb_streams)).map { _ in
             OptionDictionary([("codec_whitelist", policy.decoders.joined(separator: ",")),
-                              ("max_samples", String(policy.maxSamplesPerFrame))])
+                              ("max_samples", String(policy.maxSamplesPerFrame)),
+                              ("max_pixels", String(policy.maxPixels))])
         }
         var raw = streamOptions.map { $0.pointer }
         // Refusing a video decoder is logged as an error ("Codec (h264) not on
@@ -91,17 +97,23 @@ final class InputContainer {
     /// Whether the duration was merely estimated from the bit rate (VBR MP3 without a Xing header).
     var durationIsEstimate: Bool { context.pointee.duration_estimation_method == AVFMT_DURATION_FROM_BITRATE }
 
-    /// `av_find_best_stream` for audio: the stream index and its decoder.
-    func bestAudioStream() throws(AVError) -> (index: Int, decoder: UnsafePointer<AVCodec>) {
+    /// `av_find_best_stream` for `type`: the stream index and its decoder.
+    func bestStream(_ type: AVMediaType) throws(AVError) -> (index: Int, decoder: UnsafePointer<AVCodec>) {
         var decoder: UnsafePointer<AVCodec>?
-        let index = try AVError.check(av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, -1, &decoder, 0))
+        let index = try AVError.check(av_find_best_stream(context, type, -1, -1, &decoder, 0))
         guard let decoder else { throw .decoderNotFound }
         return (Int(index), decoder)
     }
 
-    /// Reads only `index` from now on: the demuxer skips other streams' packets.
-    func discardAllStreams(except index: Int) {
-        for i in 0..<streamCount where i != index { stream(i).pointee.discard = AVDISCARD_ALL }
+    /// Reads only `indices` from now on: the demuxer skips other streams' packets.
+    func discardAllStreams(except indices: Int...) {
+        for i in 0..<streamCount where !indices.contains(i) { stream(i).pointee.discard = AVDISCARD_ALL }
+    }
+
+    /// Seeks every stream to the last keyframe at or before `seconds` of the container (`avformat_seek_file`).
+    func seek(toAtMostSeconds seconds: Double) throws(AVError) {
+        let ts = Int64((seconds + startSeconds) * Double(AV_TIME_BASE))
+        try AVError.check(avformat_seek_file(context, -1, Int64.min, ts, ts, 0))
     }
 
     /// Seeks so that reading resumes at or before `timestamp` of stream `index` (`avformat_seek_file`).

@@ -28,6 +28,23 @@ struct InputPolicy {
         "mpc7", "mpc8", "cook", "ra_144", "ra_288", "atrac3", "atrac3p", "qdm2", "nellymoser",
     ]
 
+    /// Video decoders a re-encode may add to `decoders` (`withVideo`).
+    static let videoDecoders = [
+        "h264", "hevc", "vp8", "vp9", "libvpx", "libvpx-vp9", "av1", "libdav1d", "libaom-av1", "mpeg4", "msmpeg4",
+        "msmpeg4v1", "msmpeg4v2", "mpeg1video", "mpeg2video", "h263", "h263p", "flv", "theora", "vc1", "wmv1", "wmv2",
+        "wmv3", "mjpeg", "prores", "dnxhd", "ffv1", "huffyuv", "utvideo", "rawvideo", "qtrle", "png", "cfhd", "svq3",
+    ]
+
+    /// This policy with the video decoders allowed too (re-encoding a video).
+    var withVideo: InputPolicy {
+        var p = self
+        p.decoders += InputPolicy.videoDecoders
+        return p
+    }
+
+    /// Pixels in one decoded picture (8192×4320): a lying header cannot make a huge one.
+    var maxPixels = 8192 * 4320
+
     /// Bytes read to guess the format and stream parameters.
     var probeSize: Int64 = 5_000_000
     /// Microseconds of media read to find stream parameters.

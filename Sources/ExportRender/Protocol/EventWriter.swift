@@ -21,7 +21,7 @@ public final class EventWriter {
     }
 
     /// `{"event":"progress","progress":0.4213,"stage":"encoding"}`, unless one was written less than `interval` ago.
-    public func progress(_ fraction: Double, stage: MP3Pipeline.Stage) {
+    public func progress(_ fraction: Double, stage: RenderStage) {
         let now = clock()
         guard now - lastProgress >= interval else { return }
         lastProgress = now
