@@ -63,6 +63,8 @@ final class Encoder {
             ctx.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
             // What the ffmpeg CLI tags a yuv420p encode with when the source says nothing: BT.601 limited range.
             ctx.pointee.color_range = AVCOL_RANGE_MPEG
+            // x264's own threads, one per core and its lookahead, as the ffmpeg CLI asks for (`threads auto`).
+            ctx.pointee.thread_count = 0
         }
     }
 
