@@ -109,6 +109,27 @@ final class StillImageTests: XCTestCase {
         return media.path(name)
     }
 
+    /// A copy of a WebP with an EXIF chunk whose only tag is Orientation (and the VP8X header that announces it).
+    @discardableResult
+    func webpWithOrientation(_ webp: String, _ orientation: Int, width: Int, height: Int, to name: String) throws -> String {
+        let d = [UInt8](try Data(contentsOf: URL(fileURLWithPath: webp)))
+        XCTAssertEqual(Array(d[8..<12]), Array("WEBP".utf8))
+        func le(_ v: Int, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        func be16(_ v: Int) -> [UInt8] { [UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+        var chunks = Array(d[12...])
+        if Array(chunks.prefix(4)) == Array("VP8X".utf8) {
+            chunks[8] |= 0x08  // the EXIF flag
+        } else {
+            chunks = Array("VP8X".utf8) + le(10, 4) + [0x08, 0, 0, 0] + le(width - 1, 3) + le(height - 1, 3) + chunks
+        }
+        let tiff = Array("MM".utf8) + be16(42) + [0, 0, 0, 8] + be16(1) + be16(0x0112) + be16(3) + [0, 0, 0, 1]
+            + be16(orientation) + be16(0) + [0, 0, 0, 0]
+        chunks += Array("EXIF".utf8) + le(tiff.count, 4) + tiff + (tiff.count % 2 == 1 ? [0] : [])
+        let body = Array("WEBP".utf8) + chunks
+        try Data(Array("RIFF".utf8) + le(body.count, 4) + body).write(to: URL(fileURLWithPath: media.path(name)))
+        return media.path(name)
+    }
+
     /// A PNG of only a header claiming `width`×`height` RGBA, one tiny IDAT and IEND.
     func craftedPNG(_ name: String, width: Int, height: Int) throws -> String {
         func be32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * $0)) } }
@@ -142,7 +163,7 @@ final class StillImageTests: XCTestCase {
             XCTAssertEqual([picture.width, picture.height], [64, 32])
             let canvas = SlideCanvas(width: 100, height: 100, fit: .contain, background: blue)
             XCTAssertEqual(canvas.placement(imageWidth: 64, imageHeight: 32, alignment: 2),
-                           SlideCanvas.Placement(source: .init(x: 0, y: 0, width: 64, height: 32), x: 0, y: 26, width: 100, height: 50))
+                           SlideCanvas.Placement(source: .init(x: 0, y: 0, width: 64, height: 32), x: 0, y: 24, width: 100, height: 50))
             let f = try canvas.render(picture)
             assertYUV420(f, 100, 100)
             for (x, y) in [(50, 50), (4, 40), (95, 60), (50, 30), (50, 70)] { assertColor(f, x, y, red, tolerance: tolerance) }
@@ -228,13 +249,17 @@ final class StillImageTests: XCTestCase {
 
     func testPalettePNGWithTransparencyIsCroppedAndComposited() throws {
         // pal8 with a transparent entry: the crop must not move the palette.
-        let path = try image("pal.png", "color=red:s=32x32,format=rgba[a];color=black@0:s=32x32,format=rgba[b];[a][b]hstack,format=pal8",
-                             ["-pix_fmt", "pal8"])
+        let rgba = try image("rgba.png", "color=red:s=32x32,format=rgba[a];color=black@0:s=32x32,format=rgba[b];[a][b]hstack")
+        let path = media.path("pal.png")
+        try media.ffmpeg(["-i", rgba, "-vf", "split[x][y];[x]palettegen=reserve_transparent=1[p];[y][p]paletteuse=alpha_threshold=128",
+                          "-frames:v", "1", path])
         let picture = try load(path)
         XCTAssertEqual(picture.frame.pixelFormat, AV_PIX_FMT_PAL8)
-        let f = try SlideCanvas(width: 40, height: 40, fit: .cover, focus: FocusPoint(x: 0.3, y: 0.5), background: lime).render(picture)
-        assertColor(f, 10, 20, red)
-        assertColor(f, 36, 20, lime)
+        // The crop starts 12 pixels in: 20 red (25 in the frame), then 12 transparent.
+        let f = try SlideCanvas(width: 40, height: 40, fit: .cover, focus: FocusPoint(x: 0.4375, y: 0.5), background: grey)
+            .render(picture)
+        assertColor(f, 8, 20, red)
+        assertColor(f, 34, 20, grey)
     }
 
     // MARK: - (e) EXIF orientation
@@ -281,6 +306,25 @@ final class StillImageTests: XCTestCase {
         }
     }
 
+    func testWebPOrientationAndTransparency() throws {
+        // As shown: 32×64, top half red, bottom half blue (lossy) or transparent (lossless with alpha);
+        // stored turned a quarter counter-clockwise, tagged 6. FFmpeg 5.1 gives WebP's EXIF as a tag only.
+        let lossy = try image("w.webp", "color=red:s=32x32[a];color=blue:s=32x32[b];[a][b]vstack,transpose=2", ["-c:v", "libwebp"])
+        let alpha = try image("wa.webp", "color=red:s=32x32,format=rgba[a];color=black@0:s=32x32,format=rgba[b];[a][b]vstack,transpose=2",
+                              ["-c:v", "libwebp", "-lossless", "1"])
+        for source in [lossy, alpha] {
+            let path = try webpWithOrientation(source, 6, width: 64, height: 32, to: "tagged.webp")
+            let picture = try load(path)
+            XCTAssertEqual(picture.orientation, .rotated90)
+            XCTAssertEqual(picture.hasAlpha, source == alpha)
+            XCTAssertEqual([picture.width, picture.height], [32, 64])
+            let f = try SlideCanvas(width: 40, height: 80, fit: .contain, background: blue).render(picture)
+            assertYUV420(f, 40, 80)
+            assertColor(f, 20, 16, red, tolerance: 6)
+            assertColor(f, 20, 64, blue, tolerance: 6)
+        }
+    }
+
     func testOrientationTagText() {
         XCTAssertEqual(StillImage.Orientation(exifValue: "    6"), .rotated90)
         XCTAssertEqual(StillImage.Orientation(exifValue: "3"), .rotated180)
@@ -312,9 +356,9 @@ final class StillImageTests: XCTestCase {
     }
 
     func testTruncatedPNGFails() throws {
-        let full = try image("noise.png", "nullsrc=s=64x64,geq=random(1)*255:128:128")
+        let full = try image("bars.png", "testsrc2=s=128x128")
         let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: full)[.size] as? Int)
-        XCTAssertGreaterThan(size, 4000)
+        XCTAssertGreaterThan(size, 2000)
         XCTAssertNoThrow(try load(full))
         let cut = try media.truncatedCopy(of: full, to: "cut.png", bytes: size / 2)
         let (e, t) = loadError(cut)
@@ -360,6 +404,17 @@ final class StillImageTests: XCTestCase {
                 XCTAssertEqual(f.pointer.pointee.color_range, AVCOL_RANGE_MPEG)
             }
         }
+        // A 1-bit PNG (monob, cropped at any pixel) and a 4:2:0 JPEG of odd size, cropped at the edges.
+        let mono = try load(try image("mono.png", "color=white:s=61x33", ["-pix_fmt", "monob"]))
+        XCTAssertEqual(mono.frame.pixelFormat, AV_PIX_FMT_MONOBLACK)
+        let odd = try load(try image("odd.jpg", "color=red:s=333x77"))
+        for focus in [0.0, 0.37, 1.0] {
+            let m = try SlideCanvas(width: 20, height: 20, fit: .cover, focus: FocusPoint(x: focus, y: focus)).render(mono)
+            assertColor(m, 10, 10, .white)
+            let j = try SlideCanvas(width: 20, height: 20, fit: .cover, focus: FocusPoint(x: focus, y: focus)).render(odd)
+            assertYUV420(j, 20, 20)
+            assertColor(j, 10, 10, red, tolerance: 5)
+        }
         // No image: the background alone.
         let plain = try SlideCanvas(width: 1080, height: 1920, fit: .cover, background: grey).render(nil)
         assertYUV420(plain, 1080, 1920)
@@ -382,18 +437,22 @@ final class StillImageTests: XCTestCase {
 
     /// A 12-megapixel photo into a 1080×1350 cover: decoded once, cropped, scaled once.
     func testTwelveMegapixelJPEGCoverTiming() throws {
-        let path = try image("photo.jpg", "testsrc2=s=4000x3000", ["-q:v", "3"])
+        // Noise makes it compress like a photo (a few MB), not like flat colour bars.
+        let path = try image("photo.jpg", "testsrc2=s=4000x3000,noise=alls=12:allf=t", ["-q:v", "3"])
+        let bytes = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
         var best = (load: Double.infinity, fit: Double.infinity)
         for _ in 0..<3 {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let picture = try load(path)
             let t1 = DispatchTime.now().uptimeNanoseconds
+            XCTAssertEqual([picture.width, picture.height, Int(picture.frame.pixelFormat.rawValue)],
+                           [4000, 3000, Int(AV_PIX_FMT_YUVJ420P.rawValue)])
             let f = try SlideCanvas(width: 1080, height: 1350, fit: .cover, background: .black).render(picture)
             let t2 = DispatchTime.now().uptimeNanoseconds
             assertYUV420(f, 1080, 1350)
             best = (min(best.load, Double(t1 - t0) / 1e6), min(best.fit, Double(t2 - t1) / 1e6))
         }
-        print("12-megapixel JPEG → 1080x1350 cover: decode \(Int(best.load)) ms, fit \(Int(best.fit)) ms (best of 3)")
+        print("12-megapixel JPEG (\(bytes / 1000) kB) → 1080x1350 cover: decode \(Int(best.load)) ms, fit \(Int(best.fit)) ms (best of 3)")
         XCTAssertLessThan(best.load + best.fit, 5000)
     }
 }

@@ -118,8 +118,8 @@ struct SlideCanvas {
 
     /// The composed canvas: a new frame of exactly `width`×`height` in `format`,
     /// the background with `image` (if any) fitted on it.
-    /// - Throws: `.internal` when FFmpeg cannot allocate or scale (memory, a
-    ///   pixel format swscale does not read: `.invalidMedia`).
+    /// - Throws: `.invalidMedia` when swscale cannot read the picture's pixel
+    ///   format, `.internal` when memory runs out.
     func render(_ image: StillImage?, as format: PixelFormat = .yuv420p) throws(RenderError) -> Frame {
         do {
             return try compose(image, format: format)
@@ -128,7 +128,9 @@ struct SlideCanvas {
         } catch {
             if (error as? AVError) == .noMemory { throw .internal("out of memory while fitting '\(image?.path ?? "")'") }
             if let image {
-                throw .invalidMedia(path: image.path, action: "scale", reason: "\(error)")
+                let name = av_get_pix_fmt_name(image.frame.pixelFormat).map { String(cString: $0) } ?? "unknown"
+                throw .invalidMedia(path: image.path, action: "scale", reason: (error as? AVError) == AVError(errno: ENOSYS)
+                    ? "its pixel format '\(name)' cannot be converted" : "\(error)")
             }
             throw .internal("could not make a \(width)x\(height) slide: \(error)")
         }
@@ -136,11 +138,14 @@ struct SlideCanvas {
 
     private func compose(_ image: StillImage?, format: PixelFormat) throws -> Frame {
         let out = try SlideCanvas.frame(width: width, height: height, format: format.avFormat)
-        SlideCanvas.fill(out, with: background, format: format)
-        guard let image else { return out }
-
+        guard let image else {
+            SlideCanvas.fill(out, with: background, format: format)
+            return out
+        }
         let placement = self.placement(imageWidth: image.width, imageHeight: image.height,
                                        alignment: format == .yuv420p ? 2 : 1)
+        // The picture covers the whole frame (cover, stretch) but for a letterbox.
+        if placement.width < width || placement.height < height { SlideCanvas.fill(out, with: background, format: format) }
         var source = image.frame
         // 1-bit pictures cannot be cropped at any pixel: widen them to gray first (they are small).
         if let d = av_pix_fmt_desc_get(source.pixelFormat), d.pointee.flags & UInt64(AV_PIX_FMT_FLAG_BITSTREAM) != 0 {
@@ -219,13 +224,10 @@ struct SlideCanvas {
             frame.fill(YUVColor(c))
         case .rgba, .rgb24:
             let bytes: [UInt8] = format == .rgba ? [c.red, c.green, c.blue, c.alpha] : [c.red, c.green, c.blue]
-            let base = frame.data(0), stride = frame.linesize(0)
-            for row in 0..<frame.height {
-                var p = base + row * stride
-                for _ in 0..<frame.width {
-                    for b in bytes { p.pointee = b; p += 1 }
-                }
-            }
+            let base = frame.data(0), stride = frame.linesize(0), rowBytes = frame.width * bytes.count
+            guard frame.height > 0 else { return }
+            for i in 0..<rowBytes { base[i] = bytes[i % bytes.count] }
+            for row in 1..<frame.height { (base + row * stride).update(from: base, count: rowBytes) }
         }
     }
 
@@ -309,13 +311,16 @@ struct SlideCanvas {
 // MARK: - swscale
 
 extension SlideCanvas {
-    /// One `SwsContext` (`sws_getContext` / `sws_freeContext`) from a rectangle
+    /// One `SwsContext` (`sws_alloc_context`, `sws_init_context` / `sws_freeContext`) from a rectangle
     /// of a source frame's size and pixel format to a destination's.
     ///
     /// JPEG's full-range formats (yuvj420p…) are given to swscale as their
-    /// plain counterparts with the source range set to full
-    /// (`sws_setColorspaceDetails`), as swscale wants; a YUV output is BT.601
-    /// limited range.
+    /// plain counterparts with the source range set to full, as swscale
+    /// wants; a YUV output is BT.601 limited range. The ranges are the
+    /// `src_range`/`dst_range` options, set before `sws_init_context`:
+    /// set only afterwards with `sws_setColorspaceDetails` (as after
+    /// `sws_getContext`), a same-size yuv420p→yuv420p context keeps its
+    /// unscaled plane copy and the output stays full range (Y 255 for white).
     fileprivate final class Scaler {
         private let context: OpaquePointer
 
@@ -343,13 +348,19 @@ extension SlideCanvas {
             let dstIsYUV = av_pix_fmt_desc_get(dstFormat).map { $0.pointee.flags & UInt64(AV_PIX_FMT_FLAG_RGB) == 0 } ?? false
 
             guard sws_isSupportedInput(srcFormat) > 0 else { throw AVError(errno: ENOSYS) }
-            guard let ctx = sws_getContext(Int32(sw), Int32(sh), srcFormat, Int32(dw), Int32(dh), dstFormat,
-                                           SWS_BICUBIC, nil, nil, nil) else { throw AVError(errno: EINVAL) }
+            guard let ctx = sws_alloc_context() else { throw .noMemory }
             context = ctx
+            sourceHeight = sh
+            let raw = UnsafeMutableRawPointer(ctx)
+            for (name, value) in [("srcw", sw), ("srch", sh), ("src_format", Int(srcFormat.rawValue)),
+                                  ("dstw", dw), ("dsth", dh), ("dst_format", Int(dstFormat.rawValue)),
+                                  ("sws_flags", Int(SWS_BICUBIC)), ("src_range", srcFull ? 1 : 0), ("dst_range", dstIsYUV ? 0 : 1)] {
+                try AVError.check(av_opt_set_int(raw, name, Int64(value), 0))
+            }
+            try AVError.check(sws_init_context(ctx, nil, nil))
             let srcMatrix = source.pointer.pointee.colorspace == AVCOL_SPC_BT709 ? SWS_CS_ITU709 : SWS_CS_ITU601
             sws_setColorspaceDetails(ctx, sws_getCoefficients(srcMatrix), srcFull ? 1 : 0,
                                      sws_getCoefficients(SWS_CS_ITU601), dstIsYUV ? 0 : 1, 0, 1 << 16, 1 << 16)
-            sourceHeight = sh
         }
 
         private let sourceHeight: Int

@@ -111,7 +111,16 @@ final class StillImage {
                     if !reachedEnd && packet.streamIndex != demuxer.streamIndex { packet.unref(); continue }
                 }
                 defer { packet.unref() }
-                switch try decoder.decode(reachedEnd ? nil : packet, into: decoded) {
+                let outcome: PictureDecoder.Outcome
+                do { outcome = try decoder.decode(reachedEnd ? nil : packet, into: decoded) } catch {
+                    // A decoder refusing a picture over max_pixels only says EINVAL or
+                    // "Invalid data" (and logs why): name the size when the header shows it.
+                    if let (w, h) = (reachedEnd ? nil : StillImage.claimedSize(packet)) ?? decoder.size, w * h > maxPixels {
+                        throw StillImage.tooLarge(path: path, width: w, height: h, maxPixels: maxPixels)
+                    }
+                    throw error
+                }
+                switch outcome {
                 case .frame: received = true
                 case .needsMore: continue
                 case .finished:
@@ -119,10 +128,6 @@ final class StillImage {
                 }
             }
         } catch {
-            // A decoder refusing to allocate more than max_pixels says EINVAL after reading the size from the header.
-            if error is AVError, decoder.width * decoder.height > maxPixels {
-                throw StillImage.tooLarge(path: path, width: decoder.width, height: decoder.height, maxPixels: maxPixels)
-            }
             throw StillImage.error(error, file: file, path: path, action: "decode")
         }
         // Decoders check max_pixels against their own (aligned) buffer size;
@@ -234,6 +239,31 @@ final class StillImage {
     }
 
     // MARK: - Errors
+
+    /// The size a PNG (IHDR) or JPEG (SOFn) header in `packet` claims, for
+    /// saying why the decoder refused it; nil for other formats.
+    static func claimedSize(_ packet: Packet) -> (Int, Int)? {
+        guard let data = packet.pointer.pointee.data else { return nil }
+        let b = UnsafeBufferPointer(start: data, count: Int(packet.pointer.pointee.size))
+        func be(_ at: Int, _ n: Int) -> Int { (at..<at + n).reduce(0) { $0 << 8 | Int(b[$1]) } }
+        if b.count >= 24, b[0] == 0x89, b[1] == 0x50, b[12] == 0x49, b[13] == 0x48, b[14] == 0x44, b[15] == 0x52 {
+            return (be(16, 4), be(20, 4))
+        }
+        guard b.count >= 4, b[0] == 0xFF, b[1] == 0xD8 else { return nil }
+        var i = 2
+        while i + 9 <= b.count {
+            guard b[i] == 0xFF else { return nil }
+            let marker = b[i + 1]
+            if marker == 0xFF { i += 1; continue }  // fill byte
+            if marker == 0x01 || (0xD0...0xD8).contains(marker) { i += 2; continue }  // no length
+            if marker == 0xDA || marker == 0xD9 { return nil }  // scan data or end before any frame header
+            if (0xC0...0xCF).contains(marker) && ![0xC4, 0xC8, 0xCC].contains(marker) {
+                return (be(i + 7, 2), be(i + 5, 2))
+            }
+            i += 2 + be(i + 2, 2)
+        }
+        return nil
+    }
 
     private static func tooLarge(path: String, width: Int, height: Int, maxPixels: Int) -> RenderError {
         let mp = (Double(maxPixels) / 100_000).rounded() / 10
@@ -358,9 +388,10 @@ extension StillImage {
             avcodec_free_context(&ctx)
         }
 
-        /// The picture size the decoder has read from the header so far (0 before).
-        var width: Int { Int(context.pointee.width) }
-        var height: Int { Int(context.pointee.height) }
+        /// The picture size the decoder has taken from the header, if any.
+        var size: (Int, Int)? {
+            context.pointee.width > 0 && context.pointee.height > 0 ? (Int(context.pointee.width), Int(context.pointee.height)) : nil
+        }
 
         enum Outcome { case frame, needsMore, finished }
 
