@@ -109,7 +109,7 @@ public struct JobCheck {
 
     // MARK: - Images
 
-    static let imageFormats = ["png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif", "gif_pipe", "pam_pipe", "ppm_pipe", "pgm_pipe", "qoi_pipe"]
+    static var imageFormats: [String] { StillImage.formats }
 
     private func checkImage(_ path: String, field: String) throws(Problem) {
         let file: FileDescriptor

@@ -91,13 +91,17 @@ final class VideoFitter {
         default: break
         }
         sws_freeContext(sws)
-        sws = sws_getContext(Int32(crop.width), Int32(crop.height), format, Int32(tw), Int32(th), AV_PIX_FMT_YUV420P,
-                             SWS_BICUBIC, nil, nil, nil)
-        guard sws != nil else { throw AVError(errno: EINVAL) }
-        if fullRange {
-            let coefficients = sws_getCoefficients(SWS_CS_DEFAULT)
-            sws_setColorspaceDetails(sws, coefficients, 1, coefficients, 0, 0, 1 << 16, 1 << 16)
-        }
+        // The ranges are options set before sws_init_context: set afterwards
+        // (sws_setColorspaceDetails), a same-size copy would keep full range.
+        guard let ctx = sws_alloc_context() else { throw .noMemory }
+        sws = ctx
+        let options: [(String, Int64)] = [
+            ("srcw", Int64(crop.width)), ("srch", Int64(crop.height)), ("src_format", Int64(format.rawValue)),
+            ("dstw", Int64(tw)), ("dsth", Int64(th)), ("dst_format", Int64(AV_PIX_FMT_YUV420P.rawValue)),
+            ("sws_flags", Int64(SWS_BICUBIC)), ("src_range", fullRange ? 1 : 0), ("dst_range", 0),
+        ]
+        for (name, value) in options { try AVError.check(av_opt_set_int(UnsafeMutableRawPointer(ctx), name, value, 0)) }
+        try AVError.check(sws_init_context(ctx, nil, nil))
         if turned || rotation == 180 {
             let s = try Frame()
             try s.allocateVideo(width: tw, height: th, format: AV_PIX_FMT_YUV420P)
