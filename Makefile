@@ -13,7 +13,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 # ffmpeg CLI the tests compare with, mandoc for the man page lint.
 BUILD_DEBS = pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libjson-c-dev \
   libass-dev libfontconfig-dev fonts-dejavu-core
-TEST_DEBS = ffmpeg mandoc strace
+TEST_DEBS = ffmpeg mandoc strace poppler-utils
 BENCH_DEBS = hyperfine nq valgrind time
 
 RELEASE = $(SWIFT) build -c release --static-swift-stdlib

@@ -26,6 +26,9 @@ extern int pipe2(int pipefd[2], int flags);
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
 
 // errno is a macro over a thread-local; Swift's Glibc exposes it, but a
 // setter keeps tests able to reason about it.
@@ -35,6 +38,13 @@ static inline int cspoolsys_errno(void) { return errno; }
 static inline int cspoolsys_rename_noreplace(int olddirfd, const char *oldpath,
                                              int newdirfd, const char *newpath) {
     return renameat2(olddirfd, oldpath, newdirfd, newpath, RENAME_NOREPLACE);
+}
+
+// renameat2(2) with RENAME_EXCHANGE: swap two names atomically (replacing a
+// published folder, which rename(2) cannot do over a non-empty directory).
+static inline int cspoolsys_rename_exchange(int olddirfd, const char *oldpath,
+                                            int newdirfd, const char *newpath) {
+    return renameat2(olddirfd, oldpath, newdirfd, newpath, RENAME_EXCHANGE);
 }
 
 // getrandom(2) is declared only with _GNU_SOURCE on glibc 2.36.

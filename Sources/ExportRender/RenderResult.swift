@@ -22,6 +22,8 @@ public struct RenderResult: Sendable, Equatable {
     public var width: Int? = nil
     public var height: Int? = nil
     public var frames: Int? = nil
+    /// Slides written by a carousel.
+    public var slides: Int? = nil
 
     /// `{"event":"result","duration":…,"bytes":…,"mediaSeconds":…,"codec":"mp3","sampleRate":…,"channels":…,"bitrate":…}`, plus `width`, `height`, `frames` for an mp4
     public var event: JSONValue {
@@ -37,6 +39,7 @@ public struct RenderResult: Sendable, Equatable {
             ("width", width.map { .int(Int64($0)) }),
             ("height", height.map { .int(Int64($0)) }),
             ("frames", frames.map { .int(Int64($0)) }),
+            ("slides", slides.map { .int(Int64($0)) }),
         ])
     }
 

@@ -42,7 +42,8 @@ enum EntryPoint {
                 let pipeline = MP3Pipeline(job: job, tempPath: args[2]) { events.progress($0, stage: $1) }
                 outcome = Result { () throws(RenderError) in try pipeline.run() }
             case .carousel:
-                outcome = .failure(.invalidJob("kind \"carousel\" is not supported yet"))
+                let pipeline = CarouselPipeline(job: job, tempPath: args[2]) { events.progress($0, stage: $1) }
+                outcome = Result { () throws(RenderError) in try pipeline.run() }
             }
         }
         switch outcome {

@@ -240,7 +240,7 @@ public final class Daemon {
             return nil
         }
         let temp = Spool.tempOutputPath(for: job, id: id)
-        try? Sys.unlink(temp)
+        try? Sys.removeOutput(temp)
         let child: RenderChild
         do { child = try RenderChild(jobFile: spool.jobPath(id, .processing), tempOutput: temp, renderer: options.renderer) } catch {
             finish(id: id, job: job, record: record, outcome: .failed(code: "spawn", message: "\(error)", transient: true), temp: temp)
@@ -302,7 +302,7 @@ public final class Daemon {
                 try spool.conclude(r, from: .processing, userHash: job.userHash, renderSeconds: renderSeconds)
                 log("\(id) completed: \(job.output)")
             } catch let e as Publisher.Failure {
-                try? Sys.unlink(temp)
+                try? Sys.removeOutput(temp)
                 switch e {
                 case let .exists(p): fail(r, job, code: "output-exists", message: "'\(p)' appeared while rendering; set \"overwrite\": true to replace it", transient: false, renderSeconds)
                 case let .system(s): fail(r, job, code: "io", message: "cannot publish the output: \(s)", transient: s.isTransient, renderSeconds)
@@ -311,7 +311,7 @@ public final class Daemon {
                 log("\(id): cannot record completion: \(error); it will be recovered at the next start")
             }
         case let .failed(code, message, transient):
-            try? Sys.unlink(temp)
+            try? Sys.removeOutput(temp)
             fail(r, job, code: code, message: message, transient: transient, renderSeconds)
         }
     }
@@ -351,7 +351,7 @@ public final class Daemon {
         current = nil
         c.child.kill(SIGKILL)
         _ = c.child.reap(blocking: true)
-        try? Sys.unlink(c.temp)
+        try? Sys.removeOutput(c.temp)
         var r = c.record
         r.state = state
         r.stage = nil
@@ -372,7 +372,7 @@ public final class Daemon {
         let deadline = Clock.monotonic() + 2
         while !c.child.reap() && Clock.monotonic() < deadline { usleep(20_000) }
         if !c.child.reap() { c.child.kill(SIGKILL); _ = c.child.reap(blocking: true) }
-        try? Sys.unlink(c.temp)
+        try? Sys.removeOutput(c.temp)
         var r = c.record
         r.state = .queued
         r.attempts = max(0, r.attempts - 1)

@@ -52,15 +52,15 @@ public final class ForegroundRender {
         }
         if interrupted {
             _ = child.reap(blocking: true)
-            try? Sys.unlink(temp)
+            try? Sys.removeOutput(temp)
             return .failed(code: "cancelled", message: "interrupted", transient: false)
         }
         let outcome = child.outcome()
-        guard case .rendered = outcome else { try? Sys.unlink(temp); return outcome }
+        guard case .rendered = outcome else { try? Sys.removeOutput(temp); return outcome }
         do {
             try Publisher.publish(temp: temp, to: job.output, overwrite: job.overwrite)
         } catch {
-            try? Sys.unlink(temp)
+            try? Sys.removeOutput(temp)
             switch error {
             case let .exists(p): return .failed(code: "output-exists", message: "'\(p)' appeared while rendering; set \"overwrite\": true to replace it", transient: false)
             case let .system(e): return .failed(code: "io", message: "cannot publish the output: \(e)", transient: e.isTransient)

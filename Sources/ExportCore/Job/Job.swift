@@ -21,6 +21,8 @@ public struct Job: Sendable, Equatable {
     public var mp3: MP3Options
     /// Options of an mp4 job (`input` is empty for a slideshow).
     public var mp4: MP4Options
+    /// Options of a carousel job (`input` is empty).
+    public var carousel: CarouselOptions = CarouselOptions()
     /// The submitting user's id, in clear; never stored.
     public var user: String?
     /// HMAC-SHA256 of `user` with the spool's secret salt (hex).
@@ -61,6 +63,7 @@ public struct Job: Sendable, Equatable {
             ]
         }
         if kind == .mp4 { pairs += mp4.storedPairs }
+        if kind == .carousel { pairs += carousel.storedPairs }
         pairs += [
             ("userHash", userHash.map { .string($0) }),
             ("submittedAt", submittedAt.map { .double($0) }),

@@ -134,7 +134,7 @@ extension JobDecoder {
         return Fraction(n, m)
     }
 
-    private func dimension(_ root: JSONValue, _ field: String, name: String) throws(JobError) -> Int {
+    func dimension(_ root: JSONValue, _ field: String, name: String) throws(JobError) -> Int {
         let v = root[field]!
         guard let i = v.intValue else { throw JobError(file: name, field: field, message: "expected a whole number of pixels, got \(show(v))") }
         guard i >= 16, i <= 4096 else { throw JobError(file: name, field: field, message: "must be from 16 to 4096 pixels (got \(i))") }
@@ -142,7 +142,7 @@ extension JobDecoder {
         return Int(i)
     }
 
-    private func fitMode(_ v: JSONValue, field: String, name: String) throws(JobError) -> FitMode {
+    func fitMode(_ v: JSONValue, field: String, name: String) throws(JobError) -> FitMode {
         guard let s = v.stringValue, let f = FitMode(rawValue: s) else {
             let hint = v.stringValue.flatMap { nearest($0, in: Set(FitMode.allCases.map(\.rawValue))) }.map { "; did you mean \"\($0)\"?" } ?? ""
             throw JobError(file: name, field: field, message: "unknown fit mode \(show(v)); one of \"cover\", \"contain\", \"stretch\"\(hint)")
@@ -150,14 +150,14 @@ extension JobDecoder {
         return f
     }
 
-    private func color(_ v: JSONValue, field: String, name: String) throws(JobError) -> Color {
+    func color(_ v: JSONValue, field: String, name: String) throws(JobError) -> Color {
         guard let s = v.stringValue, let c = Color(hex: s) else {
             throw JobError(file: name, field: field, message: "expected a colour like \"#101820\" or \"#00000080\" (with alpha), got \(show(v))")
         }
         return c
     }
 
-    private func pathValue(_ v: JSONValue, field: String, name: String) throws(JobError) -> String {
+    func pathValue(_ v: JSONValue, field: String, name: String) throws(JobError) -> String {
         guard let s = v.stringValue else { throw JobError(file: name, field: field, message: "expected a file path string, got \(v.typeName)") }
         if let problem = PathRules.problem(with: s) { throw JobError(file: name, field: field, message: problem) }
         if mode == .stored && !s.hasPrefix("/") { throw JobError(file: name, field: field, message: "stored jobs hold absolute paths") }
@@ -199,7 +199,7 @@ extension JobDecoder {
         return s
     }
 
-    private func text(_ v: JSONValue, field: String, name: String) throws(JobError) -> String {
+    func text(_ v: JSONValue, field: String, name: String) throws(JobError) -> String {
         guard let s = v.stringValue else { throw JobError(file: name, field: field, message: "expected a string, got \(v.typeName)") }
         guard s.utf8.count <= 4000, !s.utf8.contains(0) else { throw JobError(file: name, field: field, message: "must be at most 4000 bytes with no NUL") }
         return s
@@ -328,7 +328,7 @@ extension JobDecoder {
         }
     }
 
-    private func show(_ v: JSONValue) -> String {
+    func show(_ v: JSONValue) -> String {
         switch v {
         case let .string(s): return "\"\(s)\""
         case let .int(i): return String(i)

@@ -57,7 +57,7 @@ public struct JobDecoder: Sendable {
         switch kind {
         case .mp3: allowed.formUnion(JobDecoder.mp3Fields)
         case .mp4: allowed.formUnion(JobDecoder.mp4Fields)
-        case .carousel: break
+        case .carousel: allowed.formUnion(JobDecoder.carouselFields); allowed.subtract(["input", "start", "duration"])
         }
         if mode == .stored { allowed.formUnion(JobDecoder.storedFields); allowed.remove("user") }
         for (key, _) in members where !allowed.contains(key) {
@@ -66,7 +66,7 @@ public struct JobDecoder: Sendable {
         }
 
         // A slideshow has no input: its pictures are slides.
-        let hasInput = kind != .mp4 || root["input"] != nil
+        let hasInput = kind == .mp3 || (kind == .mp4 && root["input"] != nil)
         let input = hasInput ? try path(root, "input", name: name) : ""
         let output = try path(root, "output", name: name)
         var job = Job(kind: kind, input: input, output: output)
@@ -78,6 +78,7 @@ public struct JobDecoder: Sendable {
         }
         if kind == .mp3 { job.mp3 = try mp3Options(root, name: name) }
         if kind == .mp4 { job.mp4 = try mp4Options(root, name: name, hasInput: hasInput) }
+        if kind == .carousel { job.carousel = try carouselOptions(root, name: name) }
         if let v = root["user"] {
             guard let s = v.stringValue, !s.isEmpty, s.utf8.count <= 256 else {
                 throw fail("user", "expected a non-empty string of at most 256 bytes")
@@ -95,6 +96,7 @@ public struct JobDecoder: Sendable {
         if input == output { throw fail("output", "is the same file as \"input\"") }
         if output == job.mp4.audio { throw fail("output", "is the same file as \"audio\"") }
         if let i = job.mp4.slides.firstIndex(where: { $0.image == output }) { throw fail("output", "is the same file as \"slides[\(i)].image\"") }
+        if let i = job.carousel.slides.firstIndex(where: { $0.image == output }) { throw fail("output", "is the same file as \"slides[\(i)].image\"") }
         if checkFiles { try checkOnDisk(job, name: name, asWritten: (root["input"]?.stringValue ?? input, root["output"]?.stringValue ?? output)) }
         return job
     }
@@ -185,6 +187,13 @@ public struct JobDecoder: Sendable {
             if let font = job.mp4.style.fontFile { try checkReadable(font, field: "style.fontFile", asWritten: font, name: name) }
             if let font = job.mp4.captionStyle.fontFile { try checkReadable(font, field: "captionStyle.fontFile", asWritten: font, name: name) }
         }
+        if job.kind == .carousel {
+            for (i, slide) in job.carousel.slides.enumerated() {
+                if let image = slide.image { try checkReadable(image, field: "slides[\(i)].image", asWritten: image, name: name) }
+                if let font = slide.style.fontFile { try checkReadable(font, field: "slides[\(i)].style.fontFile", asWritten: font, name: name) }
+            }
+            if let font = job.carousel.style.fontFile { try checkReadable(font, field: "style.fontFile", asWritten: font, name: name) }
+        }
         let dir = PathRules.directory(of: job.output)
         if stat(dir, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR {
             throw JobError(file: name, field: "output", message: "directory '\(dir)' does not exist; create it first")
@@ -193,8 +202,12 @@ public struct JobDecoder: Sendable {
             throw JobError(file: name, field: "output", message: "directory '\(dir)' is not writable")
         }
         if lstat(job.output, &st) == 0 {
-            if (st.st_mode & S_IFMT) == S_IFDIR {
+            let folder = job.kind == .carousel && job.carousel.format != .pdf
+            if (st.st_mode & S_IFMT) == S_IFDIR && !folder {
                 throw JobError(file: name, field: "output", message: "'\(asWritten.output)' is a directory; name the file to write")
+            }
+            if (st.st_mode & S_IFMT) != S_IFDIR && folder {
+                throw JobError(file: name, field: "output", message: "'\(asWritten.output)' is a file; a carousel is written as a folder of slides (or give \"format\": \"pdf\")")
             }
             if !job.overwrite {
                 throw JobError(file: name, field: "output", message: "'\(asWritten.output)' exists; remove it or set \"overwrite\": true")

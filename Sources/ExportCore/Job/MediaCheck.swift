@@ -10,7 +10,7 @@ import Glibc
 /// its fields alone, so submitting one stays a few milliseconds.
 public enum MediaCheck {
     /// Whether `job` has rules that need its media read.
-    public static func isNeeded(for job: Job) -> Bool { job.kind == .mp4 }
+    public static func isNeeded(for job: Job) -> Bool { job.kind == .mp4 || job.kind == .carousel }
 
     /// Why the check could not run at all.
     public struct Unavailable: Error, Sendable, CustomStringConvertible {

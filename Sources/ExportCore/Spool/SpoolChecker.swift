@@ -131,7 +131,7 @@ public struct SpoolChecker {
             guard let job = try? spool.readJob(id, state) else { continue }
             let temp = Spool.tempOutputPath(for: job, id: id)
             if Sys.exists(temp) {
-                if repair { try Sys.unlink(temp) }
+                if repair { try Sys.removeOutput(temp) }
                 note(.strayOutputTemp, temp, "a partial output of a render that is not running", "removed")
             }
             if state.isFinished && StatusSidecar.read(id, in: spool) == nil {
@@ -180,12 +180,12 @@ public struct SpoolChecker {
             try spool.conclude(r, from: .processing, userHash: nil)
             return "failed: unreadable job file"
         }
-        try? Sys.unlink(Spool.tempOutputPath(for: job, id: id))
+        try? Sys.removeOutput(Spool.tempOutputPath(for: job, id: id))
         var record = StatusSidecar.read(id, in: spool) ?? StatusSidecar(queued: job, id: id)
         // The output was being renamed into place when the daemon died: if
         // it is there with the size recorded just before, the job is done.
         if record.state == .processing, record.stage == Daemon.publishingStage,
-           let bytes = record.output.bytes, let st = Sys.fileStatus(job.output), Int64(st.st_size) == bytes {
+           let bytes = record.output.bytes, Sys.outputSize(job.output) == bytes {
             record.state = .completed
             record.stage = nil
             record.progress = 1

@@ -84,6 +84,42 @@ public enum Sys {
         if retry({ cspoolsys_rename_noreplace(AT_FDCWD, from, AT_FDCWD, to) }) != 0 { throw SystemError("rename", to) }
     }
 
+    /// Swaps the names `a` and `b` atomically (`renameat2(RENAME_EXCHANGE)`).
+    public static func renameExchange(_ a: String, _ b: String) throws(SystemError) {
+        if retry({ cspoolsys_rename_exchange(AT_FDCWD, a, AT_FDCWD, b) }) != 0 { throw SystemError("rename", b) }
+    }
+
+    /// Removes a render's temp output: a file, or a folder of files (a carousel), which is
+    /// emptied first. Only one level: a temp folder holds no folders. A missing path is fine.
+    public static func removeOutput(_ path: String) throws(SystemError) {
+        if Glibc.unlink(path) == 0 || errno == ENOENT { return }
+        guard errno == EISDIR else { throw SystemError("unlink", path) }
+        let fd = try openDirectory(path)
+        guard let dir = fdopendir(fd) else { Glibc.close(fd); throw SystemError("opendir", path) }
+        defer { closedir(dir) }
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name == "." || name == ".." { continue }
+            if unlinkat(fd, name, 0) != 0 && errno != ENOENT { throw SystemError("unlink", path + "/" + name) }
+        }
+        if Glibc.rmdir(path) != 0 && errno != ENOENT { throw SystemError("rmdir", path) }
+    }
+
+    /// Bytes of a published output: a file's size, or the sum of the files in a folder (a carousel); nil when missing.
+    public static func outputSize(_ path: String) -> Int64? {
+        guard let st = fileStatus(path) else { return nil }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return Int64(st.st_size) }
+        guard let dir = opendir(path) else { return nil }
+        defer { closedir(dir) }
+        var total: Int64 = 0
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name == "." || name == ".." { continue }
+            if let f = fileStatus(path + "/" + name), (f.st_mode & S_IFMT) == S_IFREG { total += Int64(f.st_size) }
+        }
+        return total
+    }
+
     public static func unlink(_ path: String, missingOK: Bool = true) throws(SystemError) {
         if Glibc.unlink(path) != 0 && !(missingOK && errno == ENOENT) { throw SystemError("unlink", path) }
     }

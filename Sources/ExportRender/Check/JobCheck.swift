@@ -29,6 +29,7 @@ public struct JobCheck {
     }
 
     public func run() throws(Problem) {
+        if job.kind == .carousel { return try checkCarousel(job.carousel) }
         guard job.kind == .mp4 else { return }
         let o = job.mp4
         var length: Double?
@@ -139,16 +140,44 @@ public struct JobCheck {
     private func checkFonts(_ o: MP4Options) throws(Problem) {
         var styles: [(TextStyle, String)] = [(o.style, "style"), (o.captionStyle, "captionStyle")]
         for (i, slide) in o.slides.enumerated() { styles.append((slide.style, "slides[\(i)].style")) }
+        var drawn: [TextStyle] = o.captions.contains { !$0.text.isEmpty } ? [o.resolvedCaptionStyle] : []
+        drawn += o.slides.filter { !($0.text ?? "").isEmpty }.map { $0.style.over(o.style) }
+        try checkFonts(styles, drawn: drawn)
+    }
+
+    /// `styles`, each with the field it came from, and the layered styles text is drawn in.
+    private func checkFonts(_ styles: [(TextStyle, String)], drawn: [TextStyle]) throws(Problem) {
         for (style, field) in styles {
             if let family = style.font, !FontCatalog.isInstalled(family: family) {
                 throw Problem(field: "\(field).font", message: "font '\(family)' is not installed (fc-list : family shows the installed families)")
             }
             if let path = style.fontFile { try checkFontFile(path, field: "\(field).fontFile") }
         }
-        var drawn: [TextStyle] = o.captions.contains { !$0.text.isEmpty } ? [o.resolvedCaptionStyle] : []
-        drawn += o.slides.filter { !($0.text ?? "").isEmpty }.map { $0.style.over(o.style) }
         if drawn.contains(where: { $0.font == nil && $0.fontFile == nil }), !FontCatalog.isInstalled(family: TextStyle.defaultFont) {
             throw Problem(field: "style.font", message: "the default font '\(TextStyle.defaultFont)' is not installed (fc-list : family shows the installed families); install it (Debian: fonts-dejavu-core) or name an installed font")
+        }
+    }
+
+    // MARK: - Carousel
+
+    /// Images are images, fonts are installed, and every slide's text fits
+    /// its padding box at some size down to `minFontSize` (the render's own layout).
+    private func checkCarousel(_ o: CarouselOptions) throws(Problem) {
+        for (i, slide) in o.slides.enumerated() {
+            if let image = slide.image { try checkImage(image, field: "slides[\(i)].image") }
+        }
+        var styles: [(TextStyle, String)] = [(o.style, "style")]
+        for (i, slide) in o.slides.enumerated() { styles.append((slide.style, "slides[\(i)].style")) }
+        let drawn = o.slides.filter { !($0.text ?? "").isEmpty }.map { $0.style.over(o.style) } + (o.pageNumbers ? [o.style] : [])
+        try checkFonts(styles, drawn: drawn)
+        do {
+            _ = try CarouselLayout(options: o)
+        } catch {
+            guard case let .invalidJob(m) = error else { throw Problem(field: "style", message: error.description) }
+            // "\"slides[3].text\": does not fit …": the field, then the message.
+            let parts = m.split(separator: "\": ", maxSplits: 1)
+            if m.hasPrefix("\""), parts.count == 2 { throw Problem(field: String(parts[0].dropFirst()), message: String(parts[1])) }
+            throw Problem(field: nil, message: m)
         }
     }
 

@@ -6,7 +6,7 @@ import ExportCore
 /// `PlayResX`/`PlayResY` are the output frame size, so one script pixel is one
 /// output pixel: font sizes, outlines, shadows and margins are written in
 /// pixels as the job gives them. Each distinct `TextStyle` becomes one ASS
-/// style (two when boxes are drawn, see below); each span of time whose
+/// style; each span of time whose
 /// drawing does not change becomes one `Dialogue` event. User text is escaped
 /// (`escape`), so it can never become override tags.
 ///
@@ -17,14 +17,11 @@ import ExportCore
 /// text can only say centiseconds, so `TextLayer` sets each parsed event's
 /// time from `events`.
 ///
-/// Boxes: libass's opaque box (BorderStyle 3) is drawn per run of one colour,
-/// so a highlighted word would get its own box overlapping its neighbours'
-/// (darker where a translucent box doubles). So a box is drawn by a twin
-/// event on layer 0 holding the same text in one run with invisible glyphs,
-/// and the text by its event on layer 1, without outline. Once any style has a
-/// box every text event gets a twin (an invisible one without a box), so
-/// libass's collision handling (which stacks overlapping events and runs per
-/// layer) sees the same events on both layers and moves each box with its text.
+/// Boxes are libass's opaque box (BorderStyle 3) in `boxColor`: one per
+/// line, or per run of one colour within a line (a highlighted word is a run
+/// of its own), padded by the style's Outline at the sides and `\ybord` above
+/// and below. Where these boxes overlap or meet, `TextLayer` unions them so a
+/// translucent box is drawn once.
 ///
 /// Line spacing is not part of ASS; libass has one extra line gap per
 /// renderer (`ass_set_line_spacing`). So a script holds text of one
@@ -35,7 +32,6 @@ struct ASSScript {
         /// Milliseconds of the output.
         var start: Int64
         var end: Int64
-        var layer: Int
         var style: String
         /// ASS event text: escaped user text and this script's override tags.
         var text: String
@@ -57,15 +53,9 @@ struct ASSScript {
         var start: Int64
         var end: Int64
         var style: Int
-        /// Escaped text in one run (what the box twin draws).
-        var plain: String
         /// Escaped text with override tags (the highlighted word).
         var text: String
     }
-
-    /// The layer of the text events; their box twins are below, on `boxLayer`.
-    static let textLayer = 1
-    static let boxLayer = 0
 
     init(width: Int, height: Int, lineGap: Int, fontFileNames: [String: String] = [:]) {
         self.width = width
@@ -83,20 +73,22 @@ struct ASSScript {
         guard end > start, !cue.text.isEmpty else { return }
         let plain = ASSScript.escape(cue.text)
         guard !cue.words.isEmpty else {
-            items.append(Item(start: start, end: end, style: s, plain: plain, text: plain))
+            items.append(Item(start: start, end: end, style: s, text: plain))
             return
         }
         let characters = Array(cue.text)
         let ranges = ASSScript.locate(cue.words.map(\.text), in: characters)
-        let highlight = styles[s].highlightColor!
-        let tag = "{\\1c\(ASSScript.colorBGR(highlight))\\1a\(ASSScript.alpha(highlight))}"
+        let base = styles[s].color!, highlight = styles[s].highlightColor!
+        let on = "{\\1c\(ASSScript.colorBGR(highlight))\\1a\(ASSScript.alpha(highlight))}"
+        // Back to the style's colour explicitly: `\r` would also reset a box's `\ybord`.
+        let off = "{\\1c\(ASSScript.colorBGR(base))\\1a\(ASSScript.alpha(base))}"
         for (from, to, word) in ASSScript.segments(cue, start: start, end: end) {
             var text = plain
             if let word, let r = ranges[word] {
-                text = ASSScript.escape(String(characters[..<r.lowerBound])) + tag + ASSScript.escape(String(characters[r]))
-                    + "{\\r}" + ASSScript.escape(String(characters[r.upperBound...]))
+                text = ASSScript.escape(String(characters[..<r.lowerBound])) + on + ASSScript.escape(String(characters[r]))
+                    + off + ASSScript.escape(String(characters[r.upperBound...]))
             }
-            items.append(Item(start: from, end: to, style: s, plain: plain, text: text))
+            items.append(Item(start: from, end: to, style: s, text: text))
         }
     }
 
@@ -105,8 +97,7 @@ struct ASSScript {
         let s = self.style(style)
         let a = ASSScript.milliseconds(start), b = ASSScript.milliseconds(end)
         guard b > a, !text.isEmpty else { return }
-        let plain = ASSScript.escape(text)
-        items.append(Item(start: a, end: b, style: s, plain: plain, text: plain))
+        items.append(Item(start: a, end: b, style: s, text: ASSScript.escape(text)))
     }
 
     /// The index of `style` (resolved) in `styles`, adding it when new.
@@ -117,24 +108,13 @@ struct ASSScript {
         return styles.count - 1
     }
 
-    /// Whether any style draws a box (then every text event has a twin on the box layer).
-    var hasBoxes: Bool { styles.contains { $0.box! } }
-
-    /// The Dialogue events in script order: with boxes, each item's twin then its text.
+    /// The Dialogue events in script order.
     var events: [Event] {
-        let twins = hasBoxes
-        var out: [Event] = []
-        out.reserveCapacity(items.count * (twins ? 2 : 1))
-        for item in items {
-            let name = "S\(item.style)"
-            if twins {
-                let boxed = styles[item.style].box!
-                out.append(Event(start: item.start, end: item.end, layer: ASSScript.boxLayer, style: name + (boxed ? "box" : "twin"),
-                                 text: (boxed ? "{\\ybord\(ASSScript.number(boxPadding(styles[item.style]).vertical))}" : "") + item.plain))
-            }
-            out.append(Event(start: item.start, end: item.end, layer: ASSScript.textLayer, style: name, text: item.text))
+        items.map { item in
+            let style = styles[item.style]
+            let prefix = style.box! ? "{\\ybord\(ASSScript.number(boxPadding(style).vertical))}" : ""
+            return Event(start: item.start, end: item.end, style: "S\(item.style)", text: prefix + item.text)
         }
-        return out
     }
 
     /// The whole script.
@@ -155,49 +135,28 @@ struct ASSScript {
             "[V4+ Styles]",
             "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
         ]
-        let twins = hasBoxes
-        for (i, s) in styles.enumerated() {
-            if s.box! {
-                lines.append(styleLine("S\(i)", s, kind: .boxedText))
-                lines.append(styleLine("S\(i)box", s, kind: .box))
-            } else {
-                lines.append(styleLine("S\(i)", s, kind: .text))
-                if twins { lines.append(styleLine("S\(i)twin", s, kind: .twin)) }
-            }
-        }
+        for (i, s) in styles.enumerated() { lines.append(styleLine("S\(i)", s)) }
         lines += ["", "[Events]", "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text"]
         for e in events {
-            lines.append("Dialogue: \(e.layer),\(ASSScript.time(e.start)),\(ASSScript.time(e.end)),\(e.style),,0,0,0,,\(e.text)")
+            lines.append("Dialogue: 0,\(ASSScript.time(e.start)),\(ASSScript.time(e.end)),\(e.style),,0,0,0,,\(e.text)")
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
     // MARK: - Styles
 
-    private enum StyleKind {
-        /// Text with its outline and shadow.
-        case text
-        /// Text over a box: no outline, no shadow (the box has the shadow).
-        case boxedText
-        /// The box: BorderStyle 3 in `boxColor`, shadow in `shadowColor`, glyphs invisible.
-        case box
-        /// Invisible text, for collision handling only.
-        case twin
-    }
-
-    private func styleLine(_ name: String, _ s: TextStyle, kind: StyleKind) -> String {
-        let invisible = "&HFF000000"
-        let primary = kind == .box || kind == .twin ? invisible : ASSScript.color(s.color!)
-        let outlineColour: String, borderStyle: Int, outline: Double, shadow: Double
-        switch kind {
-        case .text: (outlineColour, borderStyle, outline, shadow) = (ASSScript.color(s.outlineColor!), 1, s.outline!, s.shadow!)
-        case .boxedText, .twin: (outlineColour, borderStyle, outline, shadow) = (invisible, 1, 0, 0)
-        case .box: (outlineColour, borderStyle, outline, shadow) = (ASSScript.color(s.boxColor!), 3, boxPadding(s).horizontal, s.shadow!)
-        }
+    /// A text style: outline and shadow, or with `box` the opaque box (BorderStyle 3,
+    /// whose OutlineColour fills the box, Outline pads it at the sides, and
+    /// BackColour is the box's shadow), which replaces the outline.
+    private func styleLine(_ name: String, _ s: TextStyle) -> String {
+        let box = s.box!
+        let primary = ASSScript.color(s.color!)
+        let outlineColour = ASSScript.color(box ? s.boxColor! : s.outlineColor!)
+        let outline = box ? boxPadding(s).horizontal : s.outline!
         let m = margins(s)
         let fields: [String] = [
             name, fontName(s), ASSScript.number(s.fontSize!), primary, primary, outlineColour, ASSScript.color(s.shadowColor!),
-            "0", "0", "0", "0", "100", "100", "0", "0", String(borderStyle), ASSScript.number(outline), ASSScript.number(shadow),
+            "0", "0", "0", "0", "100", "100", "0", "0", box ? "3" : "1", ASSScript.number(outline), ASSScript.number(s.shadow!),
             String(ASSScript.alignment(s)), String(m.left), String(m.right), String(m.vertical),
             // Encoding -1 (a libass extension): the base direction comes from the text, so
             // a Hebrew or Arabic line is laid out right to left.
@@ -236,31 +195,34 @@ struct ASSScript {
     func margins(_ s: TextStyle) -> (left: Int, right: Int, vertical: Int) {
         let m = s.margin!
         let available = Double(width) - 2 * m
-        let w = min(s.maxWidth ?? available, available)
-        let left: Double
+        // At least one pixel wide, inside the frame, even when the margins leave no room.
+        let w = max(1, min(s.maxWidth ?? available, available))
+        var left: Double
         switch s.align! {
         case .left: left = m
         case .center: left = ((Double(width) - w) / 2).rounded(.down)
         case .right: left = Double(width) - m - w
         }
+        left = min(max(0, left), Double(width) - w)
         let right = Double(width) - left - w
         return (Int(left.rounded()), Int(right.rounded()), Int(m.rounded()))
     }
 
-    /// Box padding: a quarter of the font size at the sides; above and below, half
-    /// the line gap, so the boxes of consecutive lines meet without overlapping.
+    /// Box padding: a quarter of the font size at the sides; above and below,
+    /// half the line gap and one pixel more, so the boxes of consecutive lines
+    /// overlap by two pixels rather than leave a gap where a fallback font's
+    /// metrics put them a fraction of a pixel apart (`TextLayer` unions
+    /// touching boxes, so the overlap is not drawn twice).
     func boxPadding(_ s: TextStyle) -> (horizontal: Double, vertical: Double) {
-        ((s.fontSize! / 4).rounded(), Double(max(0, lineGap)) / 2)
+        ((s.fontSize! / 4).rounded(), Double(max(0, lineGap)) / 2 + 1)
     }
 
     /// The extra pixels libass puts between lines for `style` (resolved):
-    /// (lineSpacing − 1) × fontSize, as libass's line height is the font size;
-    /// whole pixels, and even ones with a box (so the half gaps above and below
-    /// each line's box are whole pixels too).
+    /// (lineSpacing − 1) × fontSize, as libass's line height is the font size,
+    /// to the nearest pixel.
     static func lineGap(for style: TextStyle, frameHeight: Int) -> Int {
         let s = style.resolved(frameHeight: frameHeight)
-        let gap = (s.lineSpacing! - 1) * s.fontSize!
-        return s.box! ? 2 * Int((gap / 2).rounded()) : Int(gap.rounded())
+        return Int(((s.lineSpacing! - 1) * s.fontSize!).rounded())
     }
 
     // MARK: - Words

@@ -58,10 +58,14 @@ final class TextLayer: FrameOverlay {
     private let zerosCount: Int
 
     /// Renders `captions` in `captionStyle` and `texts` in their own styles on
-    /// frames of `width`×`height`. Captions are drawn above slide text, and text
-    /// that would overlap other text of the same line gap on screen is moved
-    /// aside by libass (its collision handling), as a subtitle renderer stacks
-    /// overlapping cues.
+    /// frames of `width`×`height`.
+    ///
+    /// Texts of the same line gap share one script, where libass's collision
+    /// handling moves text that would overlap text already on screen (as a
+    /// subtitle renderer stacks overlapping cues): a caption and a slide text
+    /// both at the bottom are stacked, not drawn over each other. Texts of
+    /// different line gaps are in separate scripts, drawn in order: slide text,
+    /// then captions over it.
     init(width: Int, height: Int, captions: [CaptionCue], captionStyle: TextStyle, texts: [TimedText]) throws(RenderError) {
         guard width > 0, height > 0 else { throw .internal("text layer: invalid frame size \(width)x\(height)") }
         self.width = width
@@ -183,14 +187,18 @@ final class TextLayer: FrameOverlay {
                 if img.color & 0xFF != 0xFF, img.w > 0, img.h > 0, img.bitmap != nil { raw.append(img) }
             }
         }
-        if let error = messages.takeError() { throw .internal("libass could not draw the text at \(RenderError.seconds(seconds)) s: \(error)") }
+        // libass has no failure result here: an error while drawing (a glyph FreeType
+        // cannot load) leaves that glyph out and the rest is drawn, so it is not a failure of the render.
+        _ = messages.takeError()
         if !hasPrepared {
             hasPrepared = true
             changed = !raw.isEmpty
         }
+        // Unchanged means the same bitmaps at the same places (libass compares the
+        // bitmap pointers), so the blits and unions made last time still hold.
+        guard changed else { return false }
 
         runs.removeAll(keepingCapacity: true)
-        if getenv("TL_DEBUG") != nil { for img in raw { print("DBG type \(img.type) color \(String(img.color, radix: 16)) x \(img.dst_x) y \(img.dst_y) w \(img.w) h \(img.h)") } }
         for (k, img) in raw.enumerated() {
             let r = Run(first: k, rect: Rect(x: Int(img.dst_x), y: Int(img.dst_y), w: Int(img.w), h: Int(img.h)), color: img.color,
                         box: img.type != IMAGE_TYPE_CHARACTER && boxColours.contains(img.color))
@@ -217,7 +225,8 @@ final class TextLayer: FrameOverlay {
             if run.count == 1 {
                 let img = raw[run.first]
                 images.append(Blit(bitmap: UnsafePointer(img.bitmap!), stride: Int(img.stride), x: run.rect.x, y: run.rect.y, w: run.rect.w,
-                                   h: run.rect.h, alpha: alpha, luma: Int(c.y), cb: Int(c.u), cr: Int(c.v)))
+                                   h: run.rect.h, alpha: alpha, luma: Int(c.y), cb: Int(c.u), cr: Int(c.v),
+                                   red: Int(run.color >> 24), green: Int(run.color >> 16 & 0xFF), blue: Int(run.color >> 8 & 0xFF)))
                 continue
             }
             let u = run.rect, base = arena + offset
@@ -232,12 +241,49 @@ final class TextLayer: FrameOverlay {
                 }
             }
             images.append(Blit(bitmap: UnsafePointer(base), stride: u.w, x: u.x, y: u.y, w: u.w, h: u.h,
-                               alpha: alpha, luma: Int(c.y), cb: Int(c.u), cr: Int(c.v)))
+                               alpha: alpha, luma: Int(c.y), cb: Int(c.u), cr: Int(c.v),
+                               red: Int(run.color >> 24), green: Int(run.color >> 16 & 0xFF), blue: Int(run.color >> 8 & 0xFF)))
         }
-        return changed
+        return true
     }
 
     var isEmpty: Bool { images.isEmpty }
+
+    /// The rectangle the prepared bitmaps cover (text, outline, shadow and box), nil when empty.
+    var bounds: (x: Int, y: Int, width: Int, height: Int)? {
+        guard var r = images.first.map({ Rect(x: $0.x, y: $0.y, w: $0.w, h: $0.h) }) else { return nil }
+        for b in images.dropFirst() { r = r.union(Rect(x: b.x, y: b.y, w: b.w, h: b.h)) }
+        return (r.x, r.y, r.w, r.h)
+    }
+
+    /// Alpha-blends the prepared bitmaps, in order, onto a writable RGB24
+    /// frame (the carousel's canvas), per pixel in sRGB.
+    func blendRGB(onto frame: Frame) {
+        guard frame.pixelFormat == AV_PIX_FMT_RGB24 else {
+            assertionFailure("TextLayer.blendRGB needs an rgb24 frame")
+            return
+        }
+        let plane = frame.data(0), stride = frame.linesize(0)
+        for b in images {
+            let x0 = max(b.x, 0), x1 = min(b.x + b.w, frame.width)
+            let y0 = max(b.y, 0), y1 = min(b.y + b.h, frame.height)
+            guard x0 < x1, y0 < y1 else { continue }
+            let a = b.alpha, (cr, cg, cb) = (b.red, b.green, b.blue)
+            for y in y0..<y1 {
+                let src = b.bitmap + ((y - b.y) * b.stride - b.x)
+                let row = plane + y * stride
+                for x in x0..<x1 {
+                    let m = Int(src[x])
+                    if m == 0 { continue }
+                    let k = m * a, inv = 65025 - k
+                    let p = row + 3 * x
+                    p[0] = UInt8(truncatingIfNeeded: (Int(p[0]) * inv + cr * k + 32512) / 65025)
+                    p[1] = UInt8(truncatingIfNeeded: (Int(p[1]) * inv + cg * k + 32512) / 65025)
+                    p[2] = UInt8(truncatingIfNeeded: (Int(p[2]) * inv + cb * k + 32512) / 65025)
+                }
+            }
+        }
+    }
 
     /// Alpha-blends the prepared bitmaps, in order, onto a writable yuv420p frame:
     /// luma per pixel, chroma per 2×2 block with the block's mean coverage.
@@ -339,6 +385,8 @@ final class TextLayer: FrameOverlay {
         /// 0…255, 255 opaque.
         var alpha: Int
         var luma: Int, cb: Int, cr: Int
+        /// The same colour in sRGB, for RGB canvases (the carousel).
+        var red: Int = 0, green: Int = 0, blue: Int = 0
     }
 
     /// A renderer and the track it draws (`ass_renderer_init`/`ass_read_memory`;
