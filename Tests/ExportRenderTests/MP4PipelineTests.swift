@@ -286,6 +286,19 @@ final class MP4PipelineTests: XCTestCase {
         XCTAssertGreaterThan(mid440, 100 * off)
     }
 
+    func testReencodedPicturesMatchTheCLIsScaleOfTheSameFrames() throws {
+        // With sound, so audio and video packets share the demuxer; the clock in testsrc2 moves every frame.
+        let input = try clip(seconds: 3, size: "640x360", rate: 30)
+        let (_, out) = try render(reencode(input, width: 320, height: 180) { $0.mp4.fit = .stretch; $0.start = 0.5 })
+        let reference = media.path("reference.mp4")
+        try media.ffmpeg(["-ss", "0.5", "-i", input, "-vf", "scale=320:180", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", reference])
+        for t in [0.2, 1.0, 2.2] {
+            let a = try picture(out, at: t, width: 320, height: 180), b = try picture(reference, at: t, width: 320, height: 180)
+            let diff = zip(a, b).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) } / a.count
+            XCTAssertLessThan(diff, 8, "the picture at \(t) s is the CLI's (mean difference \(diff))")
+        }
+    }
+
     func testReencodeOfAVideoWithoutSoundGetsASilentTrack() throws {
         let input = try clip(seconds: 1, audio: false)
         let (_, out) = try render(reencode(input, width: 160, height: 90))

@@ -146,7 +146,8 @@ public final class MP4Pipeline {
             // Keep the audio about a second ahead, so the muxer interleaves without buffering much.
             let due = Double(framesEncoded) / fps.value + MP4Pipeline.audioLead
             do {
-                if let track { while track.secondsEncoded < due, try track.pump() {} }
+                // A re-encode's track is fed by the shared demuxer; a slideshow's reads its own file.
+                if let track, video == nil { while track.secondsEncoded < due, try track.pump() {} }
                 if let silence { while silence.secondsEncoded < due, try silence.step(writeAudio) {} }
             } catch let e as RenderError {
                 throw e
