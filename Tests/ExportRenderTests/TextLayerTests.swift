@@ -278,6 +278,14 @@ final class TextLayerTests: XCTestCase {
         XCTAssertGreaterThan(b.width, 60)
     }
 
+    func testChineseWithoutSpacesDoesNotWrap() throws {
+        // A known limit (docs/design.md): Debian's libass has no Unicode line breaking.
+        guard hasFont(forLanguage: "zh") else { throw XCTSkip("no font for Chinese (fc-list :lang=zh finds nothing)") }
+        let b = try XCTUnwrap(changed(try blank(), try drawCaption("我们今天发布了新的产品欢迎大家来参加我们的发布会") { $0.maxWidth = 200 }))
+        XCTAssertLessThan(b.height, 2 * 18, "one line")
+        XCTAssertGreaterThan(b.width, 200, "past maxWidth")
+    }
+
     // MARK: - Escaping
 
     func testUserTextNeverBecomesOverrideTags() throws {
@@ -317,16 +325,21 @@ final class TextLayerTests: XCTestCase {
         XCTAssertGreaterThan(boxed.maxX, text.maxX + 4, "and on the right")
         XCTAssertLessThanOrEqual(boxed.minY, text.minY)
         XCTAssertGreaterThanOrEqual(boxed.maxY, text.maxY)
-        // Every pixel of the row through the middle of the line, across the box, is box or text.
-        let b = YUVColor(blue)
+        // The rows above the letters, across the whole box, are the box colour exactly.
+        let b = YUVColor(blue), grey = TextLayerTests.grey
+        // (A row or two off the letters: their anti-aliased edges, and chroma's 2×2 blocks.)
+        XCTAssertGreaterThan(text.minY - 3, boxed.minY + 2, "some padding above the letters")
+        for y in (boxed.minY + 2)...(text.minY - 3) {
+            for x in (boxed.minX + 2)...(boxed.maxX - 2) {
+                XCTAssertEqual(p.luma(x, y), Int(b.y), accuracy: 1, "(\(x), \(y)) is in the box")
+                XCTAssertEqual(p.cb(x / 2, y / 2), Int(b.u), accuracy: 1, "(\(x), \(y)) is in the box")
+            }
+        }
+        // And through the middle of the line no pixel shows the grey behind: box, text or their mix.
         let y = (text.minY + text.maxY) / 2
         for x in (boxed.minX + 2)...(boxed.maxX - 2) {
-            let l = p.luma(x, y)
-            XCTAssertTrue(abs(l - Int(b.y)) <= 2 || l > Int(b.y), "x \(x): box colour or text, not the grey behind")
-            XCTAssertNotEqual(l, Int(TextLayerTests.grey.y), "x \(x)")
+            XCTAssertFalse(p.luma(x, y) == Int(grey.y) && p.cb(x / 2, y / 2) == Int(grey.u), "(\(x), \(y)) is covered")
         }
-        let padding = (boxed.minY + text.minY) / 2
-        XCTAssertTrue(padding < text.minY)
     }
 
     func testATranslucentBoxIsEvenAcrossHighlightedWordsAndLines() throws {
@@ -359,13 +372,13 @@ final class TextLayerTests: XCTestCase {
         guard hasFont(forLanguage: "zh") else { throw XCTSkip("no font for Chinese (fc-list :lang=zh finds nothing)") }
         var s = TextStyle()
         s.box = true
-        s.boxColor = Color(red: 0, green: 0, blue: 0)
         let p = try draw(layer([CaptionCue(start: 0, end: 2, text: "HHHH 你好 HHHH\nHHHH 你好 HHHH\nHHHH 你好 HHHH")], style: s,
                                width: 1080, height: 1920), at: 1)
-        let black = Int(YUVColor(.black).y)
-        let dark = try XCTUnwrap(box(p) { x, y in p.luma(x, y) < 60 })
+        let g = Int(TextLayerTests.grey.y)
+        let expected = (g * (255 - 160) + 16 * 160 + 127) / 255
+        let dark = try XCTUnwrap(box(p) { x, y in p.luma(x, y) < g - 10 })
         for y in (dark.minY + 2)...(dark.maxY - 2) {
-            XCTAssertEqual(p.luma(dark.minX + 3, y), black, accuracy: 1, "row \(y): opaque box, no lighter seam")
+            XCTAssertEqual(p.luma(dark.minX + 3, y), expected, accuracy: 2, "row \(y): one layer of box, no seam")
         }
     }
 
@@ -386,11 +399,36 @@ final class TextLayerTests: XCTestCase {
     func testCaptionsAndSlideTextAtTheSamePlaceAreStacked() throws {
         let layer = try layer([CaptionCue(start: 1, end: 3, text: "Caption")],
                               texts: [.init(start: 0, end: 4, text: "Slide text", style: TextStyle())])
-        let p = try draw(layer, at: 2)
-        let before = try blank()
-        let rows = (0..<height).filter { y in (0..<width).contains { p.luma($0, y) != before.luma($0, y) } }
-        let starts = rows.enumerated().filter { $0.offset == 0 || rows[$0.offset - 1] != $0.element - 1 }
-        XCTAssertEqual(starts.count, 2, "two separate lines, not one over the other")
+        XCTAssertEqual(try bands(try draw(layer, at: 2)).count, 2, "two separate lines, not one over the other")
+    }
+
+    /// The rows with ink, as runs of consecutive rows.
+    func bands(_ p: Planes) throws -> [ClosedRange<Int>] {
+        let before = try blank(p.width, p.height)
+        let rows = (0..<p.height).filter { y in (0..<p.width).contains { p.luma($0, y) != before.luma($0, y) } }
+        var out: [ClosedRange<Int>] = []
+        for y in rows {
+            if let last = out.last, last.upperBound == y - 1 { out[out.count - 1] = last.lowerBound...y } else { out.append(y...y) }
+        }
+        return out
+    }
+
+    func testAStackedCaptionMovesBackAtTheNextWordOnceTheSlideTextHasGone() throws {
+        let cue = CaptionCue(start: 1, end: 3, text: "Caption", words: [.init(start: 1, end: 2.2, text: "Caption"), .init(start: 2.2, end: 3, text: "Caption")])
+        let stacked = try layer([cue], texts: [.init(start: 0, end: 2, text: "Slide text", style: TextStyle())])
+        let alone = try bands(try draw(layer([CaptionCue(start: 0, end: 5, text: "Caption")]), at: 1))
+        XCTAssertEqual(try bands(try draw(stacked, at: 1.5)).count, 2, "stacked over the slide text")
+        let kept = try bands(try draw(stacked, at: 2.1))
+        XCTAssertEqual(kept.count, 1)
+        XCTAssertLessThan(kept[0].upperBound, alone[0].lowerBound, "the same event keeps its place after the slide text went")
+        XCTAssertEqual(try bands(try draw(stacked, at: 2.5)), alone, "the next word's event is placed again, at the bottom")
+    }
+
+    func testTextsOfDifferentLineSpacingAreNotStacked() throws {
+        var spaced = TextStyle()
+        spaced.lineSpacing = 2
+        let layer = try layer([CaptionCue(start: 0, end: 2, text: "Caption")], texts: [.init(start: 0, end: 2, text: "Slide text", style: spaced)])
+        XCTAssertEqual(try bands(try draw(layer, at: 1)).count, 1, "both on the bottom line, the caption over the slide text")
     }
 
     // MARK: - Fonts
@@ -492,8 +530,8 @@ final class TextLayerTests: XCTestCase {
         XCTAssertTrue(text.contains("ScaledBorderAndShadow: yes"), text)
         // right-aligned at the top (9), 800 px wide ending 40 px from the right edge.
         XCTAssertTrue(text.contains("Style: S0,DejaVu Serif,48,&H00332211,&H00332211,&HBF000000,&H7F000000,0,0,0,0,100,100,0,0,1,2.5,3,9,1080,40,40,-1\n"), text)
-        XCTAssertTrue(text.contains("Dialogue: 1,0:00:01.25,0:00:02.50,S0,,0,0,0,,Hi\n"), text)
-        XCTAssertEqual(script.events, [ASSScript.Event(start: 1250, end: 2500, layer: 1, style: "S0", text: "Hi")])
+        XCTAssertTrue(text.contains("Dialogue: 0,0:00:01.25,0:00:02.50,S0,,0,0,0,,Hi\n"), text)
+        XCTAssertEqual(script.events, [ASSScript.Event(start: 1250, end: 2500, style: "S0", text: "Hi")])
         XCTAssertEqual(script.lineGap, 10, "(1.2 − 1) × 48 px, rounded")
     }
 
@@ -503,49 +541,43 @@ final class TextLayerTests: XCTestCase {
         let e = script.events
         XCTAssertEqual(e.map(\.start), [1000, 1500, 2000, 2800])
         XCTAssertEqual(e.map(\.end), [1500, 2000, 2800, 3000])
-        XCTAssertEqual(e[0].text, "{\\1c&H0000FF&\\1a&H00&}one{\\r} two three")
-        XCTAssertEqual(e[1].text, "one {\\1c&H0000FF&\\1a&H00&}two{\\r} three")
+        XCTAssertEqual(e[0].text, "{\\1c&H0000FF&\\1a&H00&}one{\\1c&HFFFFFF&\\1a&H00&} two three")
+        XCTAssertEqual(e[1].text, "one {\\1c&H0000FF&\\1a&H00&}two{\\1c&HFFFFFF&\\1a&H00&} three")
         XCTAssertEqual(e[3].text, "one two three", "after the last word, no highlight")
         // A word that is not in the text is not highlighted; punctuation and case are forgiven.
         XCTAssertEqual(ASSScript.locate(["Hello", "WORLD", "zzz", "again"], in: Array("hello, world! again")), [0..<5, 7..<12, nil, 14..<19])
     }
 
-    func testZZDumpForEyes() throws {
-        guard let dir = ProcessInfo.processInfo.environment["TEXTLAYER_DUMP"] else { throw XCTSkip("set TEXTLAYER_DUMP") }
-        func save(_ p: Planes, _ name: String) throws {
-            try Data(p.y + p.u + p.v).write(to: URL(fileURLWithPath: "\(dir)/\(name)_\(p.width)x\(p.height).yuv"))
-        }
-        var hl = TextStyle(); hl.highlightColor = Color(red: 255, green: 214, blue: 0)
-        let cue = CaptionCue(start: 0, end: 3, text: "This is a caption with a highlighted word\nand a second line", words: [.init(start: 0, end: 1, text: "This"), .init(start: 1, end: 2, text: "highlighted"), .init(start: 2, end: 3, text: "second")])
-        try save(draw(layer([cue], style: hl, width: 1080, height: 1920), at: 1.5), "plain")
-        var bx = hl; bx.box = true
-        try save(draw(layer([cue], style: bx, width: 1080, height: 1920), at: 1.5), "box")
-        try save(draw(layer([CaptionCue(start: 0, end: 3, text: "שלום עולם — مرحبا بالعالم 🎉 launch day 🚀 {\\b1}not a tag \\N 你好，世界")], style: bx, width: 1080, height: 1920), at: 1.5), "scripts")
-        try save(draw(layer([CaptionCue(start: 0, end: 3, text: "HHHH HHHH\nHHHH HHHH\nHHHH HHHH")], style: bx, width: 1080, height: 1920), at: 1.5), "seamH")
-        try save(draw(layer([CaptionCue(start: 0, end: 3, text: "HHHH HHHH\nשלום HHHH\n你好 HHHH")], style: bx, width: 1080, height: 1920), at: 1.5), "seamMixed")
-        var sh = TextStyle(); sh.shadow = 6; sh.position = .top; sh.align = .left; sh.maxWidth = 500
-        try save(draw(layer([], texts: [.init(start: 0, end: 3, text: "Slide text at the top left, wrapped at five hundred pixels with a shadow", style: sh)], width: 1080, height: 1920), at: 1), "slide")
-    }
-
     // MARK: - Speed
 
     func testBlendSpeedOfATwoLineCaptionAt1080x1920() throws {
-        let layer = try TextLayer(width: 1080, height: 1920, captions: [CaptionCue(start: 0, end: 20, text: "A two-line caption\nlike the ones on a story")],
-                                  captionStyle: TextStyle(), texts: [])
-        let f = try greyFrame(1080, 1920)
-        _ = try layer.prepare(at: 1)
-        let n = 300
-        let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<n { layer.blend(onto: f) }
-        let blend = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(n) / 1e6
-        let start2 = DispatchTime.now().uptimeNanoseconds
-        for i in 0..<n { _ = try layer.prepare(at: 1 + Double(i) / 30) }
-        let prepare = Double(DispatchTime.now().uptimeNanoseconds - start2) / Double(n) / 1e6
         #if DEBUG
         let build = "debug"
         #else
         let build = "release"
         #endif
-        print("TextLayer at 1080x1920, 2-line caption (\(build) build): blend \(String(format: "%.3f", blend)) ms, prepare (unchanged) \(String(format: "%.3f", prepare)) ms per frame")
+        var boxed = TextStyle()
+        boxed.box = true
+        let text = "A two-line caption\nlike the ones on a story"
+        let words = [CaptionCue.Word(start: 0, end: 10, text: "caption"), .init(start: 10, end: 20, text: "story")]
+        for (name, style) in [("outlined", TextStyle()), ("boxed", boxed)] {
+            let cue = CaptionCue(start: 0, end: 20, text: text, words: words)
+            let layer = try TextLayer(width: 1080, height: 1920, captions: [cue], captionStyle: style, texts: [])
+            let f = try greyFrame(1080, 1920)
+            _ = try layer.prepare(at: 1)
+            let n = 300
+            var start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<n { layer.blend(onto: f) }
+            let blend = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(n) / 1e6
+            start = DispatchTime.now().uptimeNanoseconds
+            for i in 0..<n { _ = try layer.prepare(at: 1 + Double(i) / 30) }
+            let prepare = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(n) / 1e6
+            // Alternating between two words: every prepare is a change (libass's bitmaps come from its cache).
+            start = DispatchTime.now().uptimeNanoseconds
+            for i in 0..<n { _ = try layer.prepare(at: i % 2 == 0 ? 5 : 15) }
+            let changing = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(n) / 1e6
+            func ms(_ v: Double) -> String { String(format: "%.3f", v) }
+            print("TextLayer at 1080x1920, 2-line caption with a highlighted word, \(name) (\(build) build), per frame over \(n): blend \(ms(blend)) ms, prepare \(ms(prepare)) ms unchanged, \(ms(changing)) ms changed")
+        }
     }
 }

@@ -219,7 +219,7 @@ public struct TextStyle: Sendable, Equatable {
     public var font: String?
     /// Font file (absolute path); wins over `font`.
     public var fontFile: String?
-    /// Pixels (the font's em size at the output frame size).
+    /// Pixels: the line height of the font at the output frame size (ASS's convention; DejaVu Sans's em is 0.86 of it).
     public var fontSize: Double?
     public var color: Color?
     /// Colour of the word being spoken (captions with word timings).

@@ -183,7 +183,7 @@ final class TextLayer: FrameOverlay {
             while let i = image {
                 let img = i.pointee
                 image = img.next
-                // ASS alpha is inverted: 0xFF is invisible (the glyphs of box twins).
+                // ASS alpha is inverted: 0xFF is invisible, nothing to blend.
                 if img.color & 0xFF != 0xFF, img.w > 0, img.h > 0, img.bitmap != nil { raw.append(img) }
             }
         }
