@@ -13,7 +13,7 @@ trap 'kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT INT
 
 echo "== submit"
 ids=$("$bin/exportctl" submit examples/jobs/episode.json examples/jobs/teaser.json examples/jobs/memo.json \
-  examples/jobs/episode-video.json examples/jobs/clip-vertical.json)
+  examples/jobs/episode-video.json examples/jobs/clip-vertical.json examples/jobs/carousel.json)
 echo "$ids"
 
 echo "== wait"
@@ -41,6 +41,16 @@ for f in examples/out/*.mp4; do
         END { printf "%s  %.1f s, %dx%d at %g fps, %s, %d kbit/s\n", f, d, w, h, r, c, b / 1000 }'
   else
     ls -l "$f"
+  fi
+done
+
+for d in examples/out/*-carousel; do
+  [ -f "$d/manifest.json" ] || continue
+  printf '%s/  %s\n' "$d" "$(ls "$d" | tr '\n' ' ')"
+  if command -v ffprobe >/dev/null 2>&1; then
+    for f in "$d"/0*; do
+      printf '  %s  %s, %s bytes\n' "$(basename "$f")" "$(ffprobe -v error -show_entries stream=width,height -of csv=s=x:p=0 "$f")" "$(wc -c < "$f")"
+    done
   fi
 done
 

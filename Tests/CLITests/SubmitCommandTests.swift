@@ -75,7 +75,7 @@ final class SubmitCommandTests: XCTestCase {
         try h.writeJob("carousel.json", #"{"kind":"carousel","input":"talk.wav","output":"out/x"}"#)
         r = try h.run(["submit", "carousel.json"])
         XCTAssertEqual(r.status, 65)
-        XCTAssertTrue(r.stderr.contains("not supported yet"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("\"input\": unknown field"), r.stderr)
 
         // A batch with one bad file queues nothing.
         try h.writeJob("good.json", #"{"kind":"mp3","input":"talk.wav","output":"out/g.mp3"}"#)
