@@ -40,11 +40,16 @@ extension Exportctl {
                 if json {
                     Sys.print(JSONValue.compactObject([
                         ("output", .string(job.output)), ("bytes", result["bytes"]),
-                        ("duration", result["duration"]), ("codec", result["codec"]),
+                        ("duration", result["slides"] == nil ? result["duration"] : nil), ("codec", result["codec"]),
+                        ("slides", result["slides"]),
                     ]).jsonText() + "\n")
                 } else {
                     var d: [String] = []
-                    if let s = result["duration"]?.doubleValue { d.append(Format.seconds(s)) }
+                    if let n = result["slides"]?.intValue {
+                        d.append("\(n) slide\(n == 1 ? "" : "s")")
+                    } else if let s = result["duration"]?.doubleValue {
+                        d.append(Format.seconds(s))
+                    }
                     if let b = result["bytes"]?.intValue { d.append(Format.bytes(b)) }
                     Sys.print("\(job.output)  \(d.joined(separator: ", "))\n")
                 }

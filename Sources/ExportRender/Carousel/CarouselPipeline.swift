@@ -40,10 +40,12 @@ public final class CarouselPipeline {
         }
     }
 
-    /// One written slide, for the manifest.
+    /// One written slide, for the manifest (a PDF's pages keep their JPEG until the PDF is written).
     struct SlideFile {
         var name: String
-        var bytes: [UInt8]
+        var size: Int
+        var sha256: String
+        var pageJPEG: [UInt8]?
     }
 
     private func render(created: inout Bool) throws(RenderError) -> RenderResult {
@@ -59,33 +61,32 @@ public final class CarouselPipeline {
             created = true
         }
         onProgress(0, .encoding)
-        let files = try composeAndEncode(layout: layout, images: images)
+        let covers = try sharedCovers(images)
+        let files = try composeAndEncode(layout: layout, images: images, covers: covers)
 
         var total: Int64 = 0
         if isPDF {
-            let pages = files.map { PDFWriter.Page(jpeg: $0.bytes, width: o.width, height: o.height) }
+            let pages = files.map { PDFWriter.Page(jpeg: $0.pageJPEG ?? [], width: o.width, height: o.height) }
             let pdf = PDFWriter.document(pages: pages)
             created = true
             try write(pdf, to: tempPath)
             total = Int64(pdf.count)
+            onProgress(1, .verifying)
+            try verifyPDF()
         } else {
-            for f in files {
-                try write(f.bytes, to: tempPath + "/" + f.name)
-                total += Int64(f.bytes.count)
-            }
+            total = files.reduce(0) { $0 + Int64($1.size) }
             let manifest = self.manifest(files).jsonText() + "\n"
             try write(Array(manifest.utf8), to: tempPath + "/manifest.json")
             total += Int64(manifest.utf8.count)
             do { try Sys.fsyncDirectory(tempPath) } catch { throw .io(error) }
         }
-        onProgress(1, .verifying)
-        try verify(files: files)
         return RenderResult(duration: 0, bytes: total, mediaSeconds: 0, codec: o.format.rawValue, sampleRate: 0, channels: 0,
                             bitrate: 0, width: o.width, height: o.height, frames: nil, slides: files.count)
     }
 
     /// Composes and encodes every slide on `workers` threads; results in slide order.
-    private func composeAndEncode(layout: CarouselLayout, images: [String: StillImage]) throws(RenderError) -> [SlideFile] {
+    private func composeAndEncode(layout: CarouselLayout, images: [String: StillImage],
+                                  covers: [String: Frame]) throws(RenderError) -> [SlideFile] {
         let n = o.slides.count
         let format: CarouselOptions.Format = o.format == .pdf ? .jpeg : o.format
         final class Shared: @unchecked Sendable {
@@ -94,9 +95,9 @@ public final class CarouselPipeline {
             let results = Mutex<[Int: Result<SlideFile, RenderError>]>([:])
         }
         let shared = Shared()
-        nonisolated(unsafe) let context = (self, layout, images, format)
+        nonisolated(unsafe) let context = (self, layout, images, covers, format)
         DispatchQueue.concurrentPerform(iterations: min(CarouselPipeline.workers, n)) { _ in
-            let (me, layout, images, format) = context
+            let (me, layout, images, covers, format) = context
             let encoder: SlideFileEncoder
             do throws(RenderError) {
                 encoder = try SlideFileEncoder(format: format, quality: me.o.quality, width: me.o.width, height: me.o.height)
@@ -108,7 +109,7 @@ public final class CarouselPipeline {
                 let i = shared.next.add(1, ordering: .relaxed).oldValue
                 guard i < n, !Cancellation.isRequested else { return }
                 let r = Result { () throws(RenderError) -> SlideFile in
-                    try me.slide(i, layout: layout, images: images, encoder: encoder, textLock: shared.textLock)
+                    try me.slide(i, layout: layout, images: images, covers: covers, encoder: encoder, textLock: shared.textLock)
                 }
                 let done = shared.results.withLock { results -> Int in
                     results[i] = r
@@ -129,12 +130,17 @@ public final class CarouselPipeline {
         return files
     }
 
-    /// Slide `i` composed in RGB and encoded.
-    private func slide(_ i: Int, layout: CarouselLayout, images: [String: StillImage], encoder: SlideFileEncoder,
-                       textLock: borrowing Mutex<Void>) throws(RenderError) -> SlideFile {
+    /// Slide `i` composed in RGB, encoded, and (in a folder) written, read back and checked.
+    private func slide(_ i: Int, layout: CarouselLayout, images: [String: StillImage], covers: [String: Frame],
+                       encoder: SlideFileEncoder, textLock: borrowing Mutex<Void>) throws(RenderError) -> SlideFile {
         let s = o.slides[i]
-        let canvas = SlideCanvas(width: o.width, height: o.height, fit: s.fit, focus: s.focus, background: s.background ?? o.background)
-        let frame = try canvas.render(s.image.flatMap { images[$0] }, as: .rgb24)
+        let frame: Frame
+        if s.fit == .cover, let path = s.image, let cover = covers[path] {
+            frame = try crop(cover, focus: s.focus)
+        } else {
+            let canvas = SlideCanvas(width: o.width, height: o.height, fit: s.fit, focus: s.focus, background: s.background ?? o.background)
+            frame = try canvas.render(s.image.flatMap { images[$0] }, as: .rgb24)
+        }
         try textLock.withLock { _ throws(RenderError) in
             for layer in [layout.text, layout.pageNumbers] {
                 guard let layer else { continue }
@@ -145,7 +151,54 @@ public final class CarouselPipeline {
         let bytes = try encoder.encode(frame)
         let digits = max(2, String(o.slides.count).count)
         let number = String(i + 1)
-        return SlideFile(name: String(repeating: "0", count: digits - number.count) + number + "." + o.format.fileExtension, bytes: bytes)
+        let name = String(repeating: "0", count: digits - number.count) + number + "." + o.format.fileExtension
+        let sha = SHA256.hex(SHA256.hash(bytes))
+        if o.format == .pdf { return SlideFile(name: name, size: bytes.count, sha256: sha, pageJPEG: bytes) }
+        let path = tempPath + "/" + name
+        try write(bytes, to: path)
+        // Read back from disk: it decodes, at exactly the slide size.
+        let image: StillImage
+        do { image = try StillImage(path: path) } catch {
+            throw .verify(path: job.output, reason: "\(name) does not decode: \(error)")
+        }
+        guard image.width == o.width, image.height == o.height else {
+            throw .verify(path: job.output, reason: "\(name) is \(image.width)×\(image.height), expected \(o.width)×\(o.height)")
+        }
+        return SlideFile(name: name, size: bytes.count, sha256: sha, pageJPEG: nil)
+    }
+
+    /// Images without transparency that several `cover` slides crop: each is
+    /// scaled once to the cover size (the slide's height or width, the other
+    /// side larger), so each of those slides is a crop of it, not a scale of the original.
+    private func sharedCovers(_ images: [String: StillImage]) throws(RenderError) -> [String: Frame] {
+        var uses: [String: Int] = [:]
+        for s in o.slides where s.fit == .cover { if let p = s.image { uses[p, default: 0] += 1 } }
+        var covers: [String: Frame] = [:]
+        for (path, count) in uses where count > 1 {
+            guard let image = images[path], !image.hasAlpha else { continue }
+            let scale = max(Double(o.width) / Double(image.width), Double(o.height) / Double(image.height))
+            let w = max(o.width, Int((Double(image.width) * scale).rounded()))
+            let h = max(o.height, Int((Double(image.height) * scale).rounded()))
+            covers[path] = try SlideCanvas(width: w, height: h, fit: .stretch).render(image, as: .rgb24)
+        }
+        return covers
+    }
+
+    /// The slide-sized part of a scaled cover picture around `focus` (as `SlideCanvas` places a cover crop).
+    private func crop(_ cover: Frame, focus: FocusPoint) throws(RenderError) -> Frame {
+        func start(_ f: Double, _ size: Int, _ crop: Int) -> Int {
+            Int(min(max(min(max(f, 0), 1) * Double(size) - Double(crop) / 2, 0), Double(size - crop)).rounded())
+        }
+        let x = start(focus.x, cover.width, o.width), y = start(focus.y, cover.height, o.height)
+        do {
+            let out = try Frame()
+            try out.allocateVideo(width: o.width, height: o.height, format: AV_PIX_FMT_RGB24)
+            let src = cover.data(0), ss = cover.linesize(0), dst = out.data(0), ds = out.linesize(0)
+            for row in 0..<o.height { (dst + row * ds).update(from: src + (y + row) * ss + 3 * x, count: 3 * o.width) }
+            return out
+        } catch {
+            throw .internal("out of memory: \(error)")
+        }
     }
 
     /// `manifest.json`: the job, the format and size, and each slide's file, size, bytes and SHA-256.
@@ -157,7 +210,7 @@ public final class CarouselPipeline {
             ("height", .int(Int64(o.height))),
             ("slides", .array(files.map { f in
                 .object([("file", .string(f.name)), ("width", .int(Int64(o.width))), ("height", .int(Int64(o.height))),
-                         ("bytes", .int(Int64(f.bytes.count))), ("sha256", .string(SHA256.hex(SHA256.hash(f.bytes))))])
+                         ("bytes", .int(Int64(f.size))), ("sha256", .string(f.sha256))])
             })),
         ])
     }
@@ -175,25 +228,15 @@ public final class CarouselPipeline {
         }
     }
 
-    /// Every slide decodes at exactly the slide size, and the count matches (read back from disk).
-    private func verify(files: [SlideFile]) throws(RenderError) {
+    /// The PDF read back from disk: one page per slide, each page and its picture the slide's size.
+    private func verifyPDF() throws(RenderError) {
         func fail(_ reason: String) -> RenderError { .verify(path: job.output, reason: reason) }
-        if o.format == .pdf {
-            let bytes: [UInt8]
-            do { bytes = try Sys.readFile(tempPath, limit: 1 << 30) } catch { throw .io(error) }
-            guard let pages = PDFWriter.pages(of: bytes) else { throw fail("the PDF cannot be read back") }
-            guard pages.count == o.slides.count else { throw fail("expected \(o.slides.count) pages, found \(pages.count)") }
-            for (i, p) in pages.enumerated() where p.width != o.width || p.height != o.height || p.imageWidth != o.width || p.imageHeight != o.height {
-                throw fail("page \(i + 1) is \(p.width)×\(p.height) with a \(p.imageWidth)×\(p.imageHeight) picture, expected \(o.width)×\(o.height)")
-            }
-            return
-        }
-        for f in files {
-            let image: StillImage
-            do { image = try StillImage(path: tempPath + "/" + f.name) } catch { throw fail("\(f.name) does not decode: \(error)") }
-            guard image.width == o.width, image.height == o.height else {
-                throw fail("\(f.name) is \(image.width)×\(image.height), expected \(o.width)×\(o.height)")
-            }
+        let bytes: [UInt8]
+        do { bytes = try Sys.readFile(tempPath, limit: 1 << 30) } catch { throw .io(error) }
+        guard let pages = PDFWriter.pages(of: bytes) else { throw fail("the PDF cannot be read back") }
+        guard pages.count == o.slides.count else { throw fail("expected \(o.slides.count) pages, found \(pages.count)") }
+        for (i, p) in pages.enumerated() where p.width != o.width || p.height != o.height || p.imageWidth != o.width || p.imageHeight != o.height {
+            throw fail("page \(i + 1) is \(p.width)×\(p.height) with a \(p.imageWidth)×\(p.imageHeight) picture, expected \(o.width)×\(o.height)")
         }
     }
 }
