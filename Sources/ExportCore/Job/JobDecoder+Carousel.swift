@@ -18,8 +18,8 @@ extension JobDecoder {
             guard root["width"] != nil, root["height"] != nil else {
                 throw fail(root["width"] == nil ? "width" : "height", "missing; give \"width\" and \"height\" in pixels, or a \"size\" such as \"portrait\" (1080x1350)")
             }
-            width = try dimension(root, "width", name: name)
-            height = try dimension(root, "height", name: name)
+            width = try dimension(root, "width", name: name, why: "(the sizes posts are made in, and what JPEG, WebP and video tools expect)")
+            height = try dimension(root, "height", name: name, why: "(the sizes posts are made in, and what JPEG, WebP and video tools expect)")
         }
         var format = CarouselOptions.Format.png
         if let v = root["format"] {

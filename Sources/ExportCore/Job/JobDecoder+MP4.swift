@@ -134,11 +134,13 @@ extension JobDecoder {
         return Fraction(n, m)
     }
 
-    func dimension(_ root: JSONValue, _ field: String, name: String) throws(JobError) -> Int {
+    /// An even width or height; `why` says what needs it even (mp4: H.264's 4:2:0 chroma).
+    func dimension(_ root: JSONValue, _ field: String, name: String,
+                   why: String = "for H.264 with 4:2:0 chroma") throws(JobError) -> Int {
         let v = root[field]!
         guard let i = v.intValue else { throw JobError(file: name, field: field, message: "expected a whole number of pixels, got \(show(v))") }
         guard i >= 16, i <= 4096 else { throw JobError(file: name, field: field, message: "must be from 16 to 4096 pixels (got \(i))") }
-        guard i % 2 == 0 else { throw JobError(file: name, field: field, message: "must be even for H.264 with 4:2:0 chroma (got \(i); use \(i + 1) or \(i - 1))") }
+        guard i % 2 == 0 else { throw JobError(file: name, field: field, message: "must be even \(why) (got \(i); use \(i + 1) or \(i - 1))") }
         return Int(i)
     }
 

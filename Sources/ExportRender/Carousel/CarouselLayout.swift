@@ -21,22 +21,40 @@ final class CarouselLayout {
     init(options o: CarouselOptions) throws(RenderError) {
         options = o
         var sizes: [Double?] = o.slides.map { s in (s.text ?? "").isEmpty ? nil : o.resolvedStyle(of: s).fontSize }
-        var layer = try CarouselLayout.layer(o, sizes: sizes)
-        // Shrink what overflows, all overflowing slides at once, until everything fits or is at the minimum.
+        // Where libass is told to put each text: the padding, plus what a box adds around its text.
+        var margins: [Double] = o.slides.indices.map { CarouselLayout.margin(o, slide: $0, size: sizes[$0]) }
+        var nudges = [Int](repeating: 0, count: o.slides.count)
+        var layer = try CarouselLayout.layer(o, sizes: sizes, margins: margins)
+        // What is drawn must lie inside the padding box. Text that reaches past it is first
+        // moved in by the overshoot (libass's line boxes, outlines and box padding are not
+        // exactly what the margins say), then, if that is not enough, shrunk by 10 % and
+        // laid out again, down to `minFontSize`.
         while true {
-            var overflowing: [Int] = []
+            var changed = false
             for i in o.slides.indices where sizes[i] != nil {
-                if !(try CarouselLayout.fits(layer, slide: i, options: o)) { overflowing.append(i) }
-            }
-            if overflowing.isEmpty { break }
-            for i in overflowing {
+                _ = try layer.prepare(at: CarouselLayout.time(of: i))
+                guard let b = layer.bounds else { continue }
+                let p = o.padding
+                let over = max(p - Double(b.x), p - Double(b.y), Double(b.x + b.width) - (Double(o.width) - p),
+                               Double(b.y + b.height) - (Double(o.height) - p), 0)
+                guard over > 0 else { continue }
+                changed = true
+                let inner = (Double(o.width) - 2 * p, Double(o.height) - 2 * p)
+                if nudges[i] < 3, Double(b.width) <= inner.0, Double(b.height) <= inner.1 {
+                    nudges[i] += 1
+                    margins[i] += over.rounded(.up)
+                    continue
+                }
                 let size = sizes[i]!
                 if size <= o.minFontSize {
                     throw .invalidJob("\"slides[\(i)].text\": does not fit inside the \(o.width - 2 * Int(o.padding))×\(o.height - 2 * Int(o.padding)) box (padding \(RenderError.seconds(o.padding)) px) even at \(RenderError.seconds(o.minFontSize)) px; shorten it, lower \"minFontSize\" or reduce \"style.padding\"")
                 }
                 sizes[i] = max(o.minFontSize, (size * CarouselLayout.shrinkStep).rounded(.down))
+                margins[i] = CarouselLayout.margin(o, slide: i, size: sizes[i])
+                nudges[i] = 0
             }
-            layer = try CarouselLayout.layer(o, sizes: sizes)
+            if !changed { break }
+            layer = try CarouselLayout.layer(o, sizes: sizes, margins: margins)
         }
         fontSizes = sizes
         text = sizes.contains { $0 != nil } ? layer : nil
@@ -60,26 +78,24 @@ final class CarouselLayout {
     /// The moment of slide `i` in the layers.
     static func time(of slide: Int) -> Double { Double(slide) + 0.5 }
 
-    private static func layer(_ o: CarouselOptions, sizes: [Double?]) throws(RenderError) -> TextLayer {
+    /// The text's margin from the slide's edges: the padding, and with a box the
+    /// box's own padding (a quarter of the font size, as `ASSScript` draws it).
+    private static func margin(_ o: CarouselOptions, slide i: Int, size: Double?) -> Double {
+        let style = o.resolvedStyle(of: o.slides[i])
+        guard let size, style.box == true else { return o.padding }
+        return o.padding + (size / 4).rounded()
+    }
+
+    private static func layer(_ o: CarouselOptions, sizes: [Double?], margins: [Double]) throws(RenderError) -> TextLayer {
         var texts: [TextLayer.TimedText] = []
         for (i, slide) in o.slides.enumerated() {
             guard let size = sizes[i], let t = slide.text else { continue }
             var style = o.resolvedStyle(of: slide)
             style.fontSize = size
-            style.margin = o.padding
-            style.maxWidth = Double(o.width) - 2 * o.padding
+            style.margin = margins[i]
+            style.maxWidth = Double(o.width) - 2 * margins[i]
             texts.append(TextLayer.TimedText(start: Double(i), end: Double(i + 1), text: t, style: style))
         }
         return try TextLayer(width: o.width, height: o.height, captions: [], captionStyle: TextStyle(), texts: texts)
-    }
-
-    /// Whether slide `i`'s drawn text (its box included) lies inside the padding box.
-    private static func fits(_ layer: TextLayer, slide i: Int, options o: CarouselOptions) throws(RenderError) -> Bool {
-        _ = try layer.prepare(at: time(of: i))
-        guard let b = layer.bounds else { return true }
-        let p = Int(o.padding.rounded(.down))
-        // A box reaches a little past its text; allow its padding on each side.
-        let slack = 2 + Int((o.resolvedStyle(of: o.slides[i]).fontSize ?? 0) * 0.25)
-        return b.x >= p - slack && b.y >= p - slack && b.x + b.width <= o.width - p + slack && b.y + b.height <= o.height - p + slack
     }
 }
