@@ -24,16 +24,18 @@ final class CarouselLayout {
         // Where libass is told to put each text: the padding, plus what a box adds around its text.
         var margins: [Double] = o.slides.indices.map { CarouselLayout.margin(o, slide: $0, size: sizes[$0]) }
         var nudges = [Int](repeating: 0, count: o.slides.count)
-        var layer = try CarouselLayout.layer(o, sizes: sizes, margins: margins)
+        var layer: TextLayer? = nil
+        // No text, no text engine (fontconfig's font list alone is a few megabytes).
+        if sizes.contains(where: { $0 != nil }) { layer = try CarouselLayout.layer(o, sizes: sizes, margins: margins) }
         // What is drawn must lie inside the padding box. Text that reaches past it is first
         // moved in by the overshoot (libass's line boxes, outlines and box padding are not
         // exactly what the margins say), then, if that is not enough, shrunk by 10 % and
         // laid out again, down to `minFontSize`.
-        while true {
+        while let current = layer {
             var changed = false
             for i in o.slides.indices where sizes[i] != nil {
-                _ = try layer.prepare(at: CarouselLayout.time(of: i))
-                guard let b = layer.bounds else { continue }
+                _ = try current.prepare(at: CarouselLayout.time(of: i))
+                guard let b = current.bounds else { continue }
                 let p = o.padding
                 let over = max(p - Double(b.x), p - Double(b.y), Double(b.x + b.width) - (Double(o.width) - p),
                                Double(b.y + b.height) - (Double(o.height) - p), 0)
@@ -57,7 +59,7 @@ final class CarouselLayout {
             layer = try CarouselLayout.layer(o, sizes: sizes, margins: margins)
         }
         fontSizes = sizes
-        text = sizes.contains { $0 != nil } ? layer : nil
+        text = layer
         if o.pageNumbers {
             let n = o.slides.count
             var texts: [TextLayer.TimedText] = []

@@ -62,6 +62,8 @@ public final class CarouselPipeline {
         }
         onProgress(0, .encoding)
         let covers = try sharedCovers(images)
+        // A picture that only cover slides crop is not needed once scaled: free the decoded original.
+        for (path, _) in covers where !o.slides.contains(where: { $0.image == path && $0.fit != .cover }) { images[path] = nil }
         let files = try composeAndEncode(layout: layout, images: images, covers: covers)
 
         var total: Int64 = 0
