@@ -11,7 +11,7 @@ enum Format {
             parts.append("\(Int((r.progress * 100).rounded(.down)))%" + (r.stage.map { " \($0)" } ?? "") + (r.attempts > 1 ? " (attempt \(r.attempts))" : ""))
         case .completed:
             var d: [String] = []
-            if let s = r.output.duration { d.append(seconds(s)) }
+            if let n = r.output.slides { d.append("\(n) slide\(n == 1 ? "" : "s")") } else if let s = r.output.duration { d.append(seconds(s)) }
             if let b = r.output.bytes { d.append(bytes(b)) }
             parts.append(d.joined(separator: ", "))
         case .failed, .cancelled:

@@ -63,6 +63,10 @@ final class CarouselEndToEndTests: XCTestCase {
         noTemp()
         let status = try h.json(try h.run(["status", "--json", id]).stdout)
         XCTAssertEqual(status["state"] as? String, "completed")
+        let out = try XCTUnwrap(status["output"] as? [String: Any])
+        XCTAssertEqual(out["slides"] as? Int, 3)
+        XCTAssertNil(out["duration"], "a carousel has no duration")
+        XCTAssertTrue(w.stdout.contains("3 slides"), w.stdout)
 
         // The same output again without overwrite: refused at submit, the folder untouched.
         try Data("old".utf8).write(to: URL(fileURLWithPath: h.path("out/ep1-carousel/extra.txt")))

@@ -297,7 +297,8 @@ public final class Daemon {
                 r.state = .completed
                 r.progress = 1
                 r.output.bytes = result["bytes"]?.intValue
-                r.output.duration = result["duration"]?.doubleValue
+                r.output.slides = result["slides"]?.intValue.map { Int($0) }
+                r.output.duration = r.output.slides == nil ? result["duration"]?.doubleValue : nil
                 r.mediaSeconds = result["mediaSeconds"]?.doubleValue ?? r.output.duration
                 try spool.conclude(r, from: .processing, userHash: job.userHash, renderSeconds: renderSeconds)
                 log("\(id) completed: \(job.output)")

@@ -10,8 +10,10 @@ public struct StatusSidecar: Sendable, Equatable {
         public var path: String
         public var bytes: Int64?
         public var duration: Double?
-        public init(path: String, bytes: Int64? = nil, duration: Double? = nil) {
-            self.path = path; self.bytes = bytes; self.duration = duration
+        /// Slides of a carousel (which has no duration).
+        public var slides: Int?
+        public init(path: String, bytes: Int64? = nil, duration: Double? = nil, slides: Int? = nil) {
+            self.path = path; self.bytes = bytes; self.duration = duration; self.slides = slides
         }
     }
 
@@ -68,6 +70,7 @@ public struct StatusSidecar: Sendable, Equatable {
                 ("path", .string(output.path)),
                 ("bytes", output.bytes.map { .int($0) }),
                 ("duration", output.duration.map { .double($0) }),
+                ("slides", output.slides.map { .int(Int64($0)) }),
             ])),
             ("mediaSeconds", mediaSeconds.map { .double($0) }),
             ("nextAttemptAt", nextAttemptAt.map { .string(Clock.iso8601($0)) }),
@@ -91,7 +94,8 @@ public struct StatusSidecar: Sendable, Equatable {
         startedAt = v["startedAt"]?.stringValue.flatMap(Clock.parseISO8601)
         finishedAt = v["finishedAt"]?.stringValue.flatMap(Clock.parseISO8601)
         input = v["input"]?.stringValue ?? ""
-        output = Output(path: outPath, bytes: out["bytes"]?.intValue, duration: out["duration"]?.doubleValue)
+        output = Output(path: outPath, bytes: out["bytes"]?.intValue, duration: out["duration"]?.doubleValue,
+                        slides: out["slides"]?.intValue.map { Int($0) })
         mediaSeconds = v["mediaSeconds"]?.doubleValue
         nextAttemptAt = v["nextAttemptAt"]?.stringValue.flatMap(Clock.parseISO8601)
         if let e = v["error"], let c = e["code"]?.stringValue, let m = e["message"]?.stringValue {
