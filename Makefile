@@ -10,10 +10,11 @@ SWIFT ?= swift
 export PATH := $(PATH):/opt/swift/usr/bin
 
 # Debian 12 packages: the FFmpeg, json-c, libass and fontconfig libraries to build against (and a font), the
-# ffmpeg CLI the tests compare with, mandoc for the man page lint.
+# ffmpeg CLI the tests compare with, mandoc for the man page lint, poppler (pdfinfo) for
+# the carousel PDFs, and a CJK font so the Chinese text tests run.
 BUILD_DEBS = pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libjson-c-dev \
   libass-dev libfontconfig-dev fonts-dejavu-core
-TEST_DEBS = ffmpeg mandoc strace poppler-utils
+TEST_DEBS = ffmpeg mandoc strace poppler-utils fonts-wqy-microhei
 BENCH_DEBS = hyperfine nq valgrind time
 
 RELEASE = $(SWIFT) build -c release --static-swift-stdlib
