@@ -121,4 +121,32 @@ final class CarouselEndToEndTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("\"style.font\""), r.stderr)
         XCTAssertTrue(r.stderr.contains("No Such Font 123"), r.stderr)
     }
+
+    /// Watches the output name from another thread while the daemon renders
+    /// 20 large slides: whenever anything is there, it is the whole set.
+    func testTheOutputNameNeverShowsAHalfWrittenFolder() throws {
+        try h.makeMedia("big.jpg", ["-f", "lavfi", "-i", "gradients=s=3000x2000:seed=5,noise=alls=10", "-frames:v", "1"])
+        let slides = "[" + (0..<20).map { ##"{"image":"big.jpg","fit":"cover","focus":{"x":0.\##($0 % 10),"y":0.5}}"## }.joined(separator: ",") + "]"
+        let s = try submit(carousel(output: "out/big", slides: slides).replacingOccurrences(of: #""size":"square""#, with: #""size":"portrait""#))
+        XCTAssertEqual(s.status, 0, s.stderr)
+        let id = s.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let folder = h.path("out/big")
+        nonisolated(unsafe) var seen: [Int] = []
+        nonisolated(unsafe) var stop = false
+        let watcher = Thread {
+            while !stop {
+                if let names = try? FileManager.default.contentsOfDirectory(atPath: folder) { seen.append(names.count) }
+                usleep(500)
+            }
+        }
+        watcher.start()
+        _ = try h.startDaemon()
+        let w = try h.run(["wait", "--timeout", "120", id])
+        stop = true
+        usleep(20_000)
+        XCTAssertEqual(w.status, 0, w.stdout + w.stderr)
+        XCTAssertFalse(seen.isEmpty, "the watcher saw the published folder")
+        XCTAssertEqual(Set(seen), [21], "every look at the output name found all 20 slides and the manifest: \(Set(seen))")
+        noTemp()
+    }
 }
