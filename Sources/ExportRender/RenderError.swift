@@ -26,6 +26,8 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
     case cancelled(path: String)
     /// A failure that is no fault of the input (encoder, muxer, memory).
     case `internal`(String)
+    /// The render went past one of the spool's `renderLimits`.
+    case limitExceeded(String)
 
     /// The `code` of the error event.
     public var code: String {
@@ -39,6 +41,7 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
         case .verify: return "verify"
         case .cancelled: return "cancelled"
         case .internal: return "internal"
+        case .limitExceeded: return "limit-exceeded"
         }
     }
 
@@ -81,12 +84,15 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
             case "fstat": what = "could not stat the output file"
             default: what = "could not \(e.call) the output file"
             }
-            return "\(what)\(e.path.map { " '\($0)'" } ?? ""): \(e.message)"
+            let limit = e.errno == EFBIG ? " (larger than a render may write: the spool's renderLimits.fileSizeMB)" : ""
+            return "\(what)\(e.path.map { " '\($0)'" } ?? ""): \(e.message)\(limit)"
         case let .verify(path, reason):
             return "the output made from '\(path)' failed verification: \(reason)"
         case let .cancelled(path):
             return "the render of '\(path)' was cancelled"
         case let .internal(m):
+            return m
+        case let .limitExceeded(m):
             return m
         }
     }

@@ -17,6 +17,9 @@ enum EntryPoint {
     static func main() {
         // Die with the daemon, even a SIGKILLed one; gone already: nobody to report to.
         guard ParentWatch.dieWithParent() else { exit(75) }
+        // The spool's limits, before anything is opened or allocated.
+        var cpuLimit: Int?
+        if let l = getenv(RenderLimits.environmentName) { cpuLimit = RenderLimits.apply(String(cString: l)) }
         Cancellation.installSignalHandlers()
         signal(SIGPIPE, SIG_IGN)  // a vanished reader shows up as EPIPE (see EventWriter)
         signal(SIGXFSZ, SIG_IGN)  // a file size limit shows up as EFBIG: an io error, temp removed
@@ -28,7 +31,7 @@ enum EntryPoint {
             Sys.print("usage: exportctl-render JOBFILE TEMPFILE\n       exportctl-render --check JOBFILE\n  JOBFILE  a stored job (JSON), or - for stdin\n  TEMPFILE  the output file to create (must not exist)\n", fd: 2)
             exit(64)
         }
-        let outcome: Result<RenderResult, RenderError>
+        var outcome: Result<RenderResult, RenderError>
         switch StoredJobFile.load(args[1]) {
         case let .failure(e):
             outcome = .failure(e)
@@ -45,6 +48,9 @@ enum EntryPoint {
                 let pipeline = CarouselPipeline(job: job, tempPath: args[2]) { events.progress($0, stage: $1) }
                 outcome = Result { () throws(RenderError) in try pipeline.run() }
             }
+        }
+        if case .failure(.cancelled) = outcome, Cancellation.cpuLimitReached {
+            outcome = .failure(.limitExceeded("the render used more than \(cpuLimit ?? 0) s of CPU, the spool's renderLimits.cpuSeconds"))
         }
         switch outcome {
         case let .success(r):

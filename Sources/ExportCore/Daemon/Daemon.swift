@@ -242,7 +242,8 @@ public final class Daemon {
         let temp = Spool.tempOutputPath(for: job, id: id)
         try? Sys.removeOutput(temp)
         let child: RenderChild
-        do { child = try RenderChild(jobFile: spool.jobPath(id, .processing), tempOutput: temp, renderer: options.renderer) } catch {
+        do { child = try RenderChild(jobFile: spool.jobPath(id, .processing), tempOutput: temp, renderer: options.renderer,
+                                          limits: settings.renderLimits) } catch {
             finish(id: id, job: job, record: record, outcome: .failed(code: "spawn", message: "\(error)", transient: true), temp: temp)
             return nil
         }

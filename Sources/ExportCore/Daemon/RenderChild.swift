@@ -35,13 +35,15 @@ public final class RenderChild {
         return PathRules.absolute("../libexec/exportctl/exportctl-render", base: dir)
     }
 
-    /// Starts the renderer on `jobFile`, writing to `tempOutput`.
-    public convenience init(jobFile: String, tempOutput: String, renderer: String = RenderChild.rendererPath()) throws(SystemError) {
-        try self.init(arguments: [jobFile, tempOutput], renderer: renderer)
+    /// Starts the renderer on `jobFile`, writing to `tempOutput`, under `limits` (nil: as inherited).
+    public convenience init(jobFile: String, tempOutput: String, renderer: String = RenderChild.rendererPath(),
+                            limits: RenderLimits? = nil) throws(SystemError) {
+        try self.init(arguments: [jobFile, tempOutput], renderer: renderer, limits: limits)
     }
 
     /// Starts the renderer with `arguments` (`JOBFILE TEMPFILE`, or `--check JOBFILE`).
-    public init(arguments: [String], renderer: String = RenderChild.rendererPath()) throws(SystemError) {
+    /// - Parameter limits: passed in `EXPORTCTL_RENDER_LIMITS`, which the child applies to itself.
+    public init(arguments: [String], renderer: String = RenderChild.rendererPath(), limits: RenderLimits? = nil) throws(SystemError) {
         var fds: [Int32] = [0, 0]
         if pipe2(&fds, O_CLOEXEC) != 0 { throw SystemError("pipe2") }
         let args = [renderer] + arguments
@@ -49,7 +51,17 @@ public final class RenderChild {
         defer { for a in cargs { free(a) } }
         var p: pid_t = 0
         ParentWatch.exportParentPID()
-        let rc = cspoolsys_spawn(&p, renderer, &cargs, environ, fds[1], -1)
+        // This process's environment, with the limits replacing any inherited ones.
+        var env: [UnsafeMutablePointer<CChar>?] = []
+        var e = environ
+        while let entry = e.pointee {
+            if !String(cString: entry).hasPrefix(RenderLimits.environmentName + "=") { env.append(strdup(entry)) }
+            e += 1
+        }
+        if let limits { env.append(strdup(RenderLimits.environmentName + "=" + limits.environmentValue)) }
+        env.append(nil)
+        defer { for v in env { free(v) } }
+        let rc = cspoolsys_spawn(&p, renderer, &cargs, &env, fds[1], -1)
         Glibc.close(fds[1])
         if rc != 0 {
             Glibc.close(fds[0])

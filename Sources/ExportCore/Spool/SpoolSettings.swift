@@ -11,10 +11,12 @@ public struct SpoolSettings: Sendable, Equatable {
     public var retryBackoffSeconds: Double = 10
     /// Seconds a running render may take before it is stopped; nil for no limit.
     public var timeoutSeconds: Double?
+    /// Resource limits of each render child (`setrlimit` in the child, before it reads anything).
+    public var renderLimits = RenderLimits()
 
     public init() {}
 
-    static let fields: Set<String> = ["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds", "retryBackoffSeconds"]
+    static let fields: Set<String> = ["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds", "retryBackoffSeconds", "renderLimits"]
 
     /// The delay before attempt `attempts + 1`, after `attempts` failed ones.
     public func backoff(afterAttempts attempts: Int) -> Double {
@@ -51,6 +53,8 @@ public struct SpoolSettings: Sendable, Equatable {
                 if case .null = v { s.timeoutSeconds = nil; continue }
                 guard let d = v.doubleValue, d > 0 else { throw JobError(file: name, field: k, message: "expected a number of seconds > 0 or null") }
                 s.timeoutSeconds = d
+            case "renderLimits":
+                s.renderLimits = try RenderLimits.parse(v, name: name)
             default: break
             }
         }

@@ -9,6 +9,10 @@ import Synchronization
 /// callback return "stop" once it is set.
 public enum Cancellation {
     private static let flag = Atomic<Bool>(false)
+    private static let cpuFlag = Atomic<Bool>(false)
+
+    /// Whether the stop came from the CPU limit (SIGXCPU) rather than a request.
+    public static var cpuLimitReached: Bool { cpuFlag.load(ordering: .relaxed) }
 
     /// Whether a stop was requested.
     public static var isRequested: Bool { flag.load(ordering: .relaxed) }
@@ -28,5 +32,15 @@ public enum Cancellation {
         action.sa_flags = 0
         sigaction(SIGTERM, &action, nil)
         sigaction(SIGINT, &action, nil)
+        // RLIMIT_CPU's soft limit: stop like a cancel, remembered as the limit (the hard limit kills 5 s later).
+        _ = cpuLimitReached
+        var cpu = sigaction()
+        cpu.__sigaction_handler.sa_handler = { _ in
+            Cancellation.cpuFlag.store(true, ordering: .relaxed)
+            Cancellation.request()
+        }
+        sigemptyset(&cpu.sa_mask)
+        cpu.sa_flags = 0
+        sigaction(SIGXCPU, &cpu, nil)
     }
 }
