@@ -79,4 +79,29 @@ final class MP4EndToEndTests: XCTestCase {
         XCTAssertNotEqual(again.status, 0)
         XCTAssertTrue(again.stderr.contains("exists"), again.stderr)
     }
+
+    func testAReencodeGoesThroughTheDaemonAndASlideshowRendersInTheForeground() throws {
+        try h.makeMedia("clip.mp4", ["-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=2", "-f", "lavfi", "-i", "sine=d=2",
+                                     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"])
+        try h.writeJob("clip.json", #"{"kind":"mp4","input":"clip.mp4","output":"out/clip.mp4","size":"480p","preset":"ultrafast","captions":[{"start":0.2,"end":1.5,"text":"Burned in"}]}"#)
+        let s = try h.run(["submit", "clip.json"])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        _ = try h.startDaemon()
+        let w = try h.run(["wait", "--timeout", "120", s.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
+        XCTAssertEqual(w.status, 0, w.stdout + w.stderr)
+        let clip = try layout(h.path("out/clip.mp4"))
+        XCTAssertEqual(clip.codecs, ["h264", "aac"])
+        XCTAssertEqual([clip.width, clip.height], [854, 480])
+        XCTAssertEqual(clip.duration, 2, accuracy: 0.05)
+
+        try h.makeTone("talk.wav", seconds: 1.5)
+        try h.writeJob("show.json", ##"{"kind":"mp4","output":"out/show.mp4","size":"square","audio":"talk.wav","slides":[{"background":"#204080","text":"Hello"}],"preset":"ultrafast"}"##)
+        let r = try h.run(["render", "show.json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("1.5 s"), r.stdout)
+        let show = try layout(h.path("out/show.mp4"))
+        XCTAssertEqual(show.codecs, ["h264", "aac"])
+        XCTAssertEqual([show.width, show.height], [1080, 1080])
+        XCTAssertEqual(show.duration, 1.5, accuracy: 0.05)
+    }
 }

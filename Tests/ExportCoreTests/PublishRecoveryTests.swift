@@ -52,6 +52,35 @@ final class PublishRecoveryTests: XCTestCase {
         XCTAssertEqual(entries.map(\.outcome), ["completed"], "the recovered job gets its analytics line")
     }
 
+    func testKilledAfterTheAnalyticsLineButBeforeTheMoveLogsTheJobOnce() throws {
+        // The state a kill -9 leaves between conclude's log line and its rename:
+        // the final record written, the line in the log, the job still in running/.
+        let (id, job) = try runningJob(stage: nil, bytes: 5)
+        try Data("ID3xx".utf8).write(to: URL(fileURLWithPath: job.output))
+        var r = try XCTUnwrap(StatusSidecar.read(id, in: spool))
+        r.state = .completed
+        r.progress = 1
+        r.finishedAt = Clock.now()
+        try r.write(to: spool, durable: false)
+        try AnalyticsLog(path: spool.analyticsPath).append(.init(time: Clock.now(), id: id.rawValue, attempt: 1, kind: "mp3", outcome: "completed"))
+        _ = try recover()
+        XCTAssertEqual(spool.state(of: id), .completed)
+        let log = try String(contentsOfFile: spool.analyticsPath, encoding: .utf8)
+        XCTAssertEqual(log.split(separator: "\n").count, 1, "one line, not two: \(log)")
+    }
+
+    func testKilledBeforeTheAnalyticsLineGetsItAtRestart() throws {
+        let (id, job) = try runningJob(stage: nil, bytes: 5)
+        try Data("ID3xx".utf8).write(to: URL(fileURLWithPath: job.output))
+        var r = try XCTUnwrap(StatusSidecar.read(id, in: spool))
+        r.state = .completed
+        r.finishedAt = Clock.now()
+        try r.write(to: spool, durable: false)
+        _ = try recover()
+        XCTAssertEqual(spool.state(of: id), .completed)
+        XCTAssertEqual(try AnalyticsLog(path: spool.analyticsPath).entries().map(\.id), [id.rawValue])
+    }
+
     func testPublishingWithADifferentFileAtTheOutputIsRequeued() throws {
         let (id, job) = try runningJob(stage: Daemon.publishingStage, bytes: 5000)
         try Data("someone else's file".utf8).write(to: URL(fileURLWithPath: job.output))

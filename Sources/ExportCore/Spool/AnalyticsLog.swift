@@ -85,6 +85,36 @@ public struct AnalyticsLog: Sendable {
         try Sys.fsync(fd, path: path)
     }
 
+    /// Whether one of the complete lines in the last `window` bytes is for job
+    /// `id`'s attempt `attempt` with `outcome`: how a job concluded again after
+    /// a crash tells that its line was already written (the log is read from the end, cheaply).
+    public func hasRecent(id: String, attempt: Int, outcome: String, window: Int = 1 << 16) throws(SystemError) -> Bool {
+        let fd: Int32
+        do { fd = try Sys.open(path, O_RDONLY | O_NOFOLLOW) } catch {
+            if error.errno == ENOENT { return false }
+            throw error
+        }
+        defer { Glibc.close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemError("fstat", path) }
+        let size = Int(st.st_size), start = max(0, size - window)
+        var buf = [UInt8](repeating: 0, count: size - start)
+        let n = buf.withUnsafeMutableBytes { b in Sys.retry { pread(fd, b.baseAddress!, b.count, off_t(start)) } }
+        if n < 0 { throw SystemError("read", path) }
+        let needle = Array(id.utf8)
+        var lineStart = 0
+        for i in 0..<n where buf[i] == 0x0a {
+            defer { lineStart = i + 1 }
+            // A line that starts inside the window may be cut at its front: parse only whole ones.
+            guard i > lineStart, lineStart > 0 || start == 0 else { continue }
+            let line = buf[lineStart..<i]
+            guard line.count >= needle.count, line.firstRange(of: needle) != nil,
+                  let v = try? JSONParser.parse(Array(line)), let e = Entry(json: v) else { continue }
+            if e.id == id && e.attempt == attempt && e.outcome == outcome { return true }
+        }
+        return false
+    }
+
     /// Cuts an unterminated last line (from a crash or a full disk mid-write).
     /// Returns how many bytes were removed.
     @discardableResult

@@ -9,6 +9,22 @@ extension Spool {
     public func conclude(_ record: StatusSidecar, from: JobState, userHash: String?, renderSeconds: Double? = nil) throws(SystemError) -> Bool {
         precondition(record.state.isFinished)
         try record.write(to: self, durable: true)
+        // The line goes in before the job leaves `from`: a crash after the line
+        // leaves the job there with its final record, and concluding it again at
+        // restart finds the line and does not write a second one. (Written after
+        // the move, a crash in between lost the line.)
+        guard Sys.exists(jobPath(record.id, from)) else { return false }
+        let finished = record.finishedAt ?? Clock.now()
+        let log = AnalyticsLog(path: analyticsPath)
+        let attempt = max(1, record.attempts)
+        if try !log.hasRecent(id: record.id.rawValue, attempt: attempt, outcome: record.state.rawValue) {
+            try log.append(.init(
+                time: finished, id: record.id.rawValue, attempt: attempt, kind: record.kind.rawValue,
+                outcome: record.state.rawValue, userHash: userHash, mediaSeconds: record.mediaSeconds,
+                renderSeconds: renderSeconds,
+                queueSeconds: record.startedAt.map { max(0, $0 - record.submittedAt) } ?? max(0, finished - record.submittedAt),
+                bytes: record.output.bytes, errorCode: record.error?.code))
+        }
         do {
             try Sys.rename(jobPath(record.id, from), jobPath(record.id, record.state))
         } catch {
@@ -16,13 +32,6 @@ extension Spool {
             throw error
         }
         try Sys.fsyncDirectory(path(record.state.directory))
-        let finished = record.finishedAt ?? Clock.now()
-        try AnalyticsLog(path: analyticsPath).append(.init(
-            time: finished, id: record.id.rawValue, attempt: max(1, record.attempts), kind: record.kind.rawValue,
-            outcome: record.state.rawValue, userHash: userHash, mediaSeconds: record.mediaSeconds,
-            renderSeconds: renderSeconds,
-            queueSeconds: record.startedAt.map { max(0, $0 - record.submittedAt) } ?? max(0, finished - record.submittedAt),
-            bytes: record.output.bytes, errorCode: record.error?.code))
         return true
     }
 
