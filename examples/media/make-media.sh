@@ -19,10 +19,24 @@ ffmpeg -nostdin -loglevel error -y -i "$tmp/memo.wav" -c:a libopus -b:a 24k memo
 # with a transparent background (PNG with alpha), both small.
 ffmpeg -nostdin -loglevel error -y -f lavfi -i "gradients=s=640x480:c0=0xff7a18:c1=0x3a1c71:x0=0:y0=0:x1=640:y1=480:n=2,format=rgb24" \
   -frames:v 1 -q:v 4 cover.jpg
-ffmpeg -nostdin -loglevel error -y -f lavfi -i "color=c=black@0.0:s=480x360,format=rgba,\
-drawbox=x=40:y=240:w=80:h=100:c=0x4cc9f0@1:t=fill,drawbox=x=150:y=170:w=80:h=170:c=0x4cc9f0@1:t=fill,\
-drawbox=x=260:y=90:w=80:h=250:c=0xf72585@1:t=fill,drawbox=x=370:y=30:w=80:h=310:c=0x4cc9f0@1:t=fill,\
-drawbox=x=20:y=340:w=440:h=4:c=white@1:t=fill" -frames:v 1 chart.png
+# (drawn by python3: FFmpeg 5.1's drawbox cannot write alpha into an RGBA frame)
+python3 - <<'PY'
+import struct, zlib
+w, h = 480, 360
+px = bytearray(w * h * 4)  # transparent
+def box(x, y, bw, bh, rgb):
+    for r in range(y, y + bh):
+        for c in range(x, x + bw):
+            px[(r * w + c) * 4:(r * w + c) * 4 + 4] = bytes(rgb) + b"\xff"
+for x, y, bh, rgb in [(40, 240, 100, (0x4c, 0xc9, 0xf0)), (150, 170, 170, (0x4c, 0xc9, 0xf0)),
+                      (260, 90, 250, (0xf7, 0x25, 0x85)), (370, 30, 310, (0x4c, 0xc9, 0xf0))]:
+    box(x, y, 80, bh, rgb)
+box(20, 340, 440, 4, (255, 255, 255))
+raw = b"".join(b"\x00" + bytes(px[r * w * 4:(r + 1) * w * 4]) for r in range(h))
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+open("chart.png", "wb").write(png)
+PY
 # A short landscape clip to re-encode: colour bars with a moving pattern and a tone.
 ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=s=480x270:r=25:d=4 -f lavfi -i sine=f=440:d=4 \
   -c:v libx264 -preset veryslow -crf 34 -pix_fmt yuv420p -c:a aac -b:a 32k -movflags +faststart clip.mp4
