@@ -143,10 +143,18 @@ static inline int cffmpeg_plane_step(const AVPixFmtDescriptor *d, int plane) {
 static inline int cffmpeg_frame_offset(const AVFrame *frame, int x, int y, uint8_t *planes[4], int strides[4]) {
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)frame->format);
     if (!d) return AVERROR(EINVAL);
+    // Bit-packed pixels (monow) cannot be offset by bytes.
+    if ((d->flags & AV_PIX_FMT_FLAG_BITSTREAM) && x != 0) return AVERROR(EINVAL);
     for (int i = 0; i < 4; i++) {
         planes[i] = 0;
         strides[i] = 0;
         if (!frame->data[i]) continue;
+        // A palette (pal8's data[1]) is a table, not pixels: it stays where it is.
+        if (i == 1 && (d->flags & AV_PIX_FMT_FLAG_PAL)) {
+            planes[i] = frame->data[i];
+            strides[i] = frame->linesize[i];
+            continue;
+        }
         int chroma = (i == 1 || i == 2) && !(d->flags & AV_PIX_FMT_FLAG_RGB);
         int sx = chroma ? x >> d->log2_chroma_w : x, sy = chroma ? y >> d->log2_chroma_h : y;
         planes[i] = frame->data[i] + sy * frame->linesize[i] + sx * cffmpeg_plane_step(d, i);
