@@ -76,10 +76,12 @@ public final class MP4Pipeline {
             audioSource = try MediaInput.audio(of: a.0, file: a.1, path: audio, policy: policy)
             length = try trimmedLength(of: a.0, path: audio)
         } else {
-            length = SlideTiming(slides: o.slides, audioSeconds: nil, transition: o.transition).total
+            length = o.slides.reduce(0) { $0 + ($1.duration ?? 0) }  // without audio: the sum of the durations
         }
         let totalFrames = max(1, Int((length * fps.value).rounded()))
-        let overlay = try textLayer(length: length)
+        // When each slide shows: what the pictures and the slide texts both follow.
+        let timing = SlideTiming(slides: o.slides, audioSeconds: audioSource == nil ? nil : length, transition: o.transition)
+        let overlay = try textLayer(timing: video == nil ? timing : nil)
 
         // Output: our descriptor, created exclusively; the encoders; the muxer.
         let outFile: FileDescriptor
@@ -159,7 +161,7 @@ public final class MP4Pipeline {
         if let video {
             try reencode(video.0, file: video.1, track: track, totalFrames: totalFrames, overlay: overlay, emit: emit)
         } else {
-            let show = try slideshow(length: audioSource == nil ? nil : length, overlay: overlay)
+            let show = try slideshow(timing: timing, overlay: overlay)
             for n in 0..<totalFrames { try emit(try show.frame(at: Double(n) / fps.value)) }
         }
 
@@ -253,8 +255,7 @@ public final class MP4Pipeline {
     }
 
     /// The slideshow: one picture per slide, made once.
-    private func slideshow(length: Double?, overlay: FrameOverlay?) throws(RenderError) -> Slideshow {
-        let timing = SlideTiming(slides: o.slides, audioSeconds: length, transition: o.transition)
+    private func slideshow(timing: SlideTiming, overlay: FrameOverlay?) throws(RenderError) -> Slideshow {
         var pictures: [Frame] = []
         for slide in o.slides {
             var image: StillImage?
@@ -267,10 +268,10 @@ public final class MP4Pipeline {
     }
 
     /// Captions and slide text, or nil when the job draws no text.
-    private func textLayer(length: Double) throws(RenderError) -> FrameOverlay? {
+    /// - Parameter timing: the slides' spans (nil for a re-encode, which has captions only).
+    private func textLayer(timing: SlideTiming?) throws(RenderError) -> FrameOverlay? {
         var texts: [TextLayer.TimedText] = []
-        if job.input.isEmpty {
-            let timing = SlideTiming(slides: o.slides, audioSeconds: o.audio == nil ? nil : length, transition: o.transition)
+        if let timing {
             for (slide, span) in zip(o.slides, timing.spans) {
                 guard let text = slide.text, !text.isEmpty, span.end > span.start else { continue }
                 texts.append(TextLayer.TimedText(start: span.start, end: span.end, text: text,

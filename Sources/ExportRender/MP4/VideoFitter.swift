@@ -18,6 +18,10 @@ final class VideoFitter {
     private var geometry: FitGeometry?
     /// The scaled picture before it is turned (only when `rotation` is not 0).
     private var scaled: Frame?
+    /// The frame whose letterbox bars are already the background: pictures
+    /// only ever land inside the target rectangle, so the bars are filled once
+    /// per frame and geometry, not once per picture.
+    private var barsFilled: ObjectIdentifier?
 
     init(width: Int, height: Int, fit: FitMode, background: Color, rotation: Int) {
         self.width = width
@@ -44,7 +48,10 @@ final class VideoFitter {
         let f = src.pointer.pointee
         if configured == nil || configured! != (f.width, f.height, f.format) { try configure(for: src) }
         guard let g = geometry else { throw AVError(errno: EINVAL) }
-        if fit == .contain && (g.target.width < width || g.target.height < height) { dst.fill(background) }
+        if fit == .contain, g.target.width < width || g.target.height < height, barsFilled != ObjectIdentifier(dst) {
+            dst.fill(background)
+            barsFilled = ObjectIdentifier(dst)
+        }
         let crop = sourceRect(g.target.width, g.target.height, display: g.source, src: src)
         if rotation == 0 {
             try AVError.check(cffmpeg_sws_scale_frames(sws, src.pointer, Int32(crop.x), Int32(crop.y), Int32(crop.height),
@@ -110,6 +117,7 @@ final class VideoFitter {
             scaled = nil
         }
         geometry = g
+        barsFilled = nil
         configured = (f.width, f.height, f.format)
     }
 }
