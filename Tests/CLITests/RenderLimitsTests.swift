@@ -70,4 +70,34 @@ final class RenderLimitsTests: XCTestCase {
         XCTAssertEqual(d.status, 78, d.stderr)
         XCTAssertTrue(d.stderr.contains("renderLimits.memoryMB"), d.stderr)
     }
+
+    /// The limits the render child really runs under, read from /proc while it renders.
+    func testTheRenderChildRunsUnderTheOpenFileAndMemoryLimits() throws {
+        try settings(#"{"renderLimits": {"openFiles": 64, "memoryMB": 3000}}"#)
+        try h.makeTone("talk.wav", seconds: 120)
+        try h.makeMedia("still.png", ["-f", "lavfi", "-i", "testsrc2=s=1280x720", "-frames:v", "1"])
+        let id = try submit("video.json", #"{"kind":"mp4","output":"out/v.mp4","width":1280,"height":720,"audio":"talk.wav","slides":[{"image":"still.png"}],"preset":"slow"}"#)
+        let daemon = try h.startDaemon()
+        // The child sets its limits first thing in main, after the loader has mapped FFmpeg:
+        // read until they show (or the deadline passes and the assertions say what was there).
+        var limits = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !limits.contains("Max open files            64 "), Date() < deadline {
+            usleep(50_000)
+            let children = (try? String(contentsOfFile: "/proc/\(daemon.processIdentifier)/task/\(daemon.processIdentifier)/children", encoding: .utf8)) ?? ""
+            for pid in children.split(separator: " ") {
+                let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+                if cmd.contains("exportctl-render") && cmd.contains(id) {
+                    limits = (try? String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)) ?? ""
+                }
+            }
+        }
+        func line(_ name: String) -> [String] {
+            (limits.split(separator: "\n").first { $0.hasPrefix(name) } ?? "").dropFirst(name.count).split(separator: " ").map(String.init)
+        }
+        XCTAssertEqual(Array(line("Max open files").prefix(2)), ["64", "64"], limits)
+        XCTAssertEqual(Array(line("Max address space").prefix(2)), ["3145728000", "3145728000"], limits)
+        XCTAssertEqual(Array(line("Max file size").prefix(1)), [String(Int64(16384) << 20)], "the default file size limit: \(limits)")
+        XCTAssertEqual(try h.run(["cancel", id]).status, 0)
+    }
 }

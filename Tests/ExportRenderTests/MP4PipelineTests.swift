@@ -333,6 +333,16 @@ final class MP4PipelineTests: XCTestCase {
         }
     }
 
+    func testAVideoCutShortAfterItsIndexIsRefusedAsTruncated() throws {
+        // Fast start puts the index first, so a cut file opens and claims 3 s; its pictures stop about half way.
+        let input = try clip(seconds: 3, audio: false, extra: ["-movflags", "+faststart"])
+        let size = try FileManager.default.attributesOfItem(atPath: input)[.size] as! Int
+        let cut = try media.truncatedCopy(of: input, to: "half.mp4", bytes: size / 2)
+        guard let e = renderError(reencode(cut, width: 320, height: 180)) else { return }
+        XCTAssertEqual(e.code, "invalid-media", "\(e)")
+        XCTAssertTrue(e.description.contains("truncated or damaged") && e.description.contains("half.mp4"), e.description)
+    }
+
     func testReencodeOfADamagedVideoFailsClearly() throws {
         let input = try clip()
         let size = try FileManager.default.attributesOfItem(atPath: input)[.size] as! Int
