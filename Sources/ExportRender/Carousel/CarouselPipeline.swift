@@ -31,13 +31,7 @@ public final class CarouselPipeline {
     private var o: CarouselOptions { job.carousel }
 
     public func run() throws(RenderError) -> RenderResult {
-        var created = false
-        do {
-            return try render(created: &created)
-        } catch {
-            if created { try? Sys.removeOutput(tempPath) }
-            throw error
-        }
+        try TempOutput.removedOnFailure(tempPath) { (created: inout Bool) throws(RenderError) in try render(created: &created) }
     }
 
     /// One written slide, for the manifest (a PDF's pages keep their JPEG until the PDF is written).

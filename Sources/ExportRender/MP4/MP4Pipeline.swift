@@ -41,13 +41,7 @@ public final class MP4Pipeline {
 
     /// Renders the job into `tempPath` and verifies it.
     public func run() throws(RenderError) -> RenderResult {
-        var createdTemp = false
-        do {
-            return try render(createdTemp: &createdTemp)
-        } catch {
-            if createdTemp { FileDescriptor.unlink(tempPath) }
-            throw error
-        }
+        try TempOutput.removedOnFailure(tempPath) { (created: inout Bool) throws(RenderError) in try render(createdTemp: &created) }
     }
 
     // MARK: - Steps
