@@ -40,6 +40,7 @@ public final class Daemon {
     private var stopping = false
     private var lastRescan = 0.0
     private var log: (String) -> Void
+    private lazy var upkeep = Upkeep(spool: spool, log: log)
 
     public init(spool: Spool, options: Options = Options(), log: @escaping (String) -> Void = { Sys.print($0 + "\n", fd: 2) }) {
         self.spool = spool
@@ -82,6 +83,8 @@ public final class Daemon {
             }
             if stopping && current == nil { break }
 
+            // Retention sweep and metrics file (Upkeep.swift), then sleep no longer than they allow.
+            upkeep.tick(settings.upkeep)
             var fds = [pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: watcher.fd, events: Int16(POLLIN), revents: 0)]
             if let c = current, !c.child.eofSeen { fds.append(pollfd(fd: c.child.eventFD, events: Int16(POLLIN), revents: 0)) }
@@ -89,6 +92,7 @@ public final class Daemon {
             var timeout: Double = current != nil ? 0.25 : max(0, lastRescan + settings.rescanSeconds - now)
             if let due = deferred.values.min() { timeout = min(timeout, max(0, due - now)) }
             if !watcher.isReliable { timeout = min(timeout, 1) }
+            timeout = min(timeout, upkeep.secondsUntilDue(settings.upkeep))
             let n = poll(&fds, nfds_t(fds.count), Int32(min(timeout, 3600) * 1000))
             if n < 0 && errno != EINTR { throw .system(SystemError("poll")) }
 
@@ -101,6 +105,7 @@ public final class Daemon {
             }
             if current == nil, Clock.monotonic() >= lastRescan + settings.rescanSeconds || !watcher.isReliable { rescan() }
         }
+        upkeep.tick(settings.upkeep)  // the metrics file shows the last job's end
         log("exportctl daemon \(getpid()) stopped")
     }
 

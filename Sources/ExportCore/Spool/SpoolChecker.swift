@@ -105,16 +105,9 @@ public struct SpoolChecker {
         }
 
         // Temps of dead processes.
-        let now = Clock.now()
-        for name in try Sys.listDirectory(spool.path("tmp")) {
-            let p = spool.path("tmp/" + name)
-            guard let st = Sys.fileStatus(p) else { continue }
-            let age = now - Double(st.st_mtim.tv_sec)
-            let deadStatusTemp = name.hasPrefix("status-") && runningAreOrphans
-            if age > staleTempSeconds || deadStatusTemp {
-                if repair { try Sys.unlink(p) }
-                note(.staleTemp, p, deadStatusTemp ? "a status temp of a dead process" : "older than \(Int(staleTempSeconds / 3600)) hours", "removed")
-            }
+        for (p, problem) in try staleTemps(now: Clock.now()) {
+            if repair { try Sys.unlink(p) }
+            note(.staleTemp, p, problem, "removed")
         }
 
         // Sidecars and output temps, against the jobs that exist now.
@@ -144,6 +137,22 @@ public struct SpoolChecker {
             }
         }
         return found
+    }
+
+    /// Files in tmp/ left by dead processes, with why each is stale: older than
+    /// `staleTempSeconds`, or a status temp when no daemon runs. Shared with `exportctl gc`.
+    public func staleTemps(now: Double) throws(SystemError) -> [(path: String, problem: String)] {
+        var out: [(path: String, problem: String)] = []
+        for name in try Sys.listDirectory(spool.path("tmp")).sorted() {
+            let p = spool.path("tmp/" + name)
+            guard let st = Sys.fileStatus(p) else { continue }
+            let age = now - Double(st.st_mtim.tv_sec)
+            let deadStatusTemp = name.hasPrefix("status-") && runningAreOrphans
+            if age > staleTempSeconds || deadStatusTemp {
+                out.append((p, deadStatusTemp ? "a status temp of a dead process" : "older than \(Int(staleTempSeconds / 3600)) hours"))
+            }
+        }
+        return out
     }
 
     private func rank(_ s: JobState) -> Int {

@@ -13,10 +13,13 @@ public struct SpoolSettings: Sendable, Equatable {
     public var timeoutSeconds: Double?
     /// Resource limits of each render child (`setrlimit` in the child, before it reads anything).
     public var renderLimits = RenderLimits()
+    /// Retention, the daemon's periodic sweep and the metrics file (`Retention`, `MetricsFile`).
+    public var upkeep = UpkeepSettings()
 
     public init() {}
 
-    static let fields: Set<String> = ["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds", "retryBackoffSeconds", "renderLimits"]
+    static let fields = Set<String>(["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds", "retryBackoffSeconds", "renderLimits"])
+        .union(UpkeepSettings.fields)
 
     /// The delay before attempt `attempts + 1`, after `attempts` failed ones.
     public func backoff(afterAttempts attempts: Int) -> Double {
@@ -55,6 +58,8 @@ public struct SpoolSettings: Sendable, Equatable {
                 s.timeoutSeconds = d
             case "renderLimits":
                 s.renderLimits = try RenderLimits.parse(v, name: name)
+            case _ where UpkeepSettings.fields.contains(k):
+                try s.upkeep.parse(k, v, name: name)
             default: break
             }
         }

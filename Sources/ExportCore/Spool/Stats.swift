@@ -1,5 +1,5 @@
 /// Figures drawn from the analytics log for `exportctl stats`.
-public struct Stats: Sendable, Equatable {
+public struct Stats: Sendable {
     public struct Count: Sendable, Equatable {
         public var kind: String
         public var outcome: String
@@ -38,6 +38,12 @@ public struct Stats: Sendable, Equatable {
         return sorted[min(sorted.count, max(1, rank)) - 1]
     }
 
+    /// The same figures per kind and per user (`StatsBreakdown.swift`); empty unless asked for.
+    public var perKind: [(key: String, stats: Stats)] = []
+    public var perUser: [(key: String, stats: Stats)] = []
+    /// The start of the window the entries were taken from (`stats --since`).
+    public var since: Double?
+
     public func json() -> JSONValue {
         func r(_ d: Double?) -> JSONValue? { d.map { .double(($0 * 1000).rounded() / 1000) } }
         var byKind: [(String, JSONValue)] = []
@@ -54,6 +60,6 @@ public struct Stats: Sendable, Equatable {
             ("mediaSeconds", r(mediaSeconds)),
             ("outputBytes", .int(outputBytes)),
             ("renderSeconds", .compactObject([("median", r(renderSecondsMedian)), ("p95", r(renderSecondsP95))])),
-        ])
+        ] + breakdownPairs)
     }
 }

@@ -1,0 +1,124 @@
+import Foundation
+import XCTest
+
+/// `exportctl gc` and the daemon's own sweep: finished jobs' records expire,
+/// outputs only with keepOutputFor and only when still the job's own, stale
+/// temps go, and queued or running jobs are never touched.
+final class RetentionTests: XCTestCase {
+    var h: CLIHarness!
+    let day = 86400.0
+
+    override func setUpWithError() throws {
+        h = try CLIHarness()
+        try h.useFakeRenderer()
+    }
+
+    override func tearDown() { h?.stopAll() }
+
+    private func gc(_ args: [String]) throws -> [[String: Any]] {
+        let r = try h.run(["gc", "--json"] + args)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]], r.stdout)
+    }
+
+    func testDryRunListsExactlyWhatGcThenRemoves() throws {
+        try h.writeSettings(#"{"gcInterval": null}"#)
+        let old = try h.submitMP3("old.mp3"), recent = try h.submitMP3("recent.mp3")
+        let failed = try h.submitMP3("fail.mp3"), cancelled = try h.submitMP3("never.mp3")
+        XCTAssertEqual(try h.run(["cancel", cancelled]).status, 0)
+        let d = try h.run(["daemon", "--once"])
+        XCTAssertEqual(d.status, 0, d.stderr)
+        let queued = try h.submitMP3("queued.mp3"), running = try h.submitMP3("running.mp3")
+        try FileManager.default.moveItem(atPath: "\(h.spool)/queue/\(running).json", toPath: "\(h.spool)/running/\(running).json")
+
+        try h.setFinished(old, secondsAgo: 8 * day)
+        try h.setFinished(recent, secondsAgo: 6 * day)
+        try h.setFinished(failed, secondsAgo: 10 * day)
+        try h.setFinished(cancelled, secondsAgo: 31 * day)
+        // Queued and running jobs look ancient: still never touched.
+        try h.setModified("\(h.spool)/queue/\(queued).json", secondsAgo: 400 * day)
+        try h.setModified("\(h.spool)/running/\(running).json", secondsAgo: 400 * day)
+        let staleTemp = "\(h.spool)/tmp/0000000000003-abcdef", freshTemp = "\(h.spool)/tmp/0000000000004-abcdef"
+        FileManager.default.createFile(atPath: staleTemp, contents: Data("x".utf8))
+        FileManager.default.createFile(atPath: freshTemp, contents: Data("x".utf8))
+        try h.setModified(staleTemp, secondsAgo: 40 * 3600)
+
+        let expected: Set<String> = ["\(h.spool)/done/\(old).json", "\(h.spool)/status/\(old).json",
+                                     "\(h.spool)/cancelled/\(cancelled).json", "\(h.spool)/status/\(cancelled).json", staleTemp]
+        let everything = expected.union(["\(h.spool)/done/\(recent).json", "\(h.spool)/failed/\(failed).json",
+                                         "\(h.spool)/queue/\(queued).json", "\(h.spool)/running/\(running).json", freshTemp,
+                                         h.path("out/old.mp3"), h.path("out/recent.mp3")])
+
+        let dry = try gc(["--dry-run"])
+        XCTAssertEqual(Set(dry.compactMap { $0["path"] as? String }), expected, "\(dry)")
+        XCTAssertEqual(dry.first { ($0["path"] as? String)?.hasSuffix("done/\(old).json") == true }?["reason"] as? String,
+                       "the record of a job completed 8d ago (keepCompletedFor 7d)")
+        for p in everything { XCTAssertTrue(h.exists(p), "--dry-run removed \(p)") }
+        let text = try h.run(["gc", "--dry-run"])
+        XCTAssertTrue(text.stdout.contains("would remove \(h.spool)/done/\(old).json: the record of a job completed 8d ago"), text.stdout)
+        XCTAssertTrue(text.stdout.hasSuffix("5 files would be removed; run without --dry-run to remove them\n"), text.stdout)
+
+        let real = try gc([])
+        XCTAssertEqual(Set(real.compactMap { $0["path"] as? String }), expected, "the real run removes what the dry run listed")
+        for p in expected { XCTAssertFalse(h.exists(p), "\(p) not removed") }
+        for p in everything.subtracting(expected) { XCTAssertTrue(h.exists(p), "\(p) removed") }
+        XCTAssertEqual(try h.run(["status", old]).status, 66, "an expired job is gone")
+        XCTAssertEqual(try h.run(["status", "--json", recent]).status, 0)
+        XCTAssertEqual(try gc([]).count, 0, "nothing left to remove")
+        XCTAssertEqual(try h.run(["gc"]).stdout, "\(h.spool): nothing to remove\n")
+    }
+
+    func testKeepOutputForRemovesOnlyUnchangedOutputs() throws {
+        try h.writeSettings(#"{"gcInterval": null, "keepOutputFor": "1d", "keepFailedFor": null}"#)
+        let same = try h.submitMP3("same.mp3"), resized = try h.submitMP3("resized.mp3")
+        let touched = try h.submitMP3("touched.mp3"), linked = try h.submitMP3("linked.mp3"), young = try h.submitMP3("young.mp3")
+        let failed = try h.submitMP3("fail.mp3")
+        XCTAssertEqual(try h.run(["daemon", "--once"]).status, 0)
+        for id in [same, resized, touched, linked, failed] { try h.setFinished(id, secondsAgo: 2 * day) }
+        try h.setFinished(young, secondsAgo: 3600)
+        // The outputs were written before their jobs ended.
+        for name in ["same", "resized", "linked", "fail"] where h.exists(h.path("out/\(name).mp3")) {
+            try h.setModified(h.path("out/\(name).mp3"), secondsAgo: 2 * day + 60)
+        }
+        try h.setModified(h.path("out/young.mp3"), secondsAgo: 3660)
+        // Someone else's file now under the name: a different size, a newer write, a symlink.
+        try "a much longer file".write(toFile: h.path("out/resized.mp3"), atomically: false, encoding: .utf8)
+        try h.setModified(h.path("out/resized.mp3"), secondsAgo: 2 * day + 60)
+        try "ID3fake".write(toFile: h.path("out/touched.mp3"), atomically: false, encoding: .utf8)
+        try "ID3keep".write(toFile: h.path("precious"), atomically: false, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: h.path("out/linked.mp3"))
+        try FileManager.default.createSymbolicLink(atPath: h.path("out/linked.mp3"), withDestinationPath: h.path("precious"))
+        try h.setModified(h.path("precious"), secondsAgo: 2 * day + 60)  // would match, were the link followed
+
+        let dry = try gc(["--dry-run"])
+        XCTAssertEqual(dry.map { $0["path"] as? String }, [h.path("out/same.mp3")], "\(dry)")
+        XCTAssertEqual(dry.first?["kind"] as? String, "output")
+        XCTAssertTrue(h.exists(h.path("out/same.mp3")))
+        XCTAssertEqual(try gc([]).map { $0["path"] as? String }, [h.path("out/same.mp3")])
+        XCTAssertFalse(h.exists(h.path("out/same.mp3")))
+        for name in ["resized.mp3", "touched.mp3", "linked.mp3", "young.mp3"] { XCTAssertTrue(h.exists(h.path("out/" + name)), name) }
+        XCTAssertEqual(try String(contentsOfFile: h.path("precious"), encoding: .utf8), "ID3keep")
+        let s = try h.json(try h.run(["status", "--json", same]).stdout)
+        XCTAssertEqual(s["state"] as? String, "completed", "the record outlives its output (keepCompletedFor 7d)")
+    }
+
+    func testDaemonSweepsPeriodicallyWithoutTouchingTheRunningJob() throws {
+        try h.writeSettings(#"{"gcInterval": "1s", "keepCompletedFor": "1h", "rescanSeconds": 1}"#)
+        let done = try h.submitMP3("first.mp3")
+        let log = h.path("daemon.log")
+        _ = try h.startDaemon(stderr: URL(fileURLWithPath: log))
+        _ = try h.waitFor(done) { $0["state"] as? String == "completed" }
+        let slow = try h.submitMP3("slow.mp3")
+        _ = try h.waitFor(slow) { $0["state"] as? String == "processing" }
+        try h.setModified("\(h.spool)/running/\(slow).json", secondsAgo: 400 * day)
+        try h.setFinished(done, secondsAgo: 2 * 3600)
+        let deadline = Date().addingTimeInterval(5)
+        func logText() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        while (h.exists("\(h.spool)/status/\(done).json") || !logText().contains("gc: removed record: \(h.spool)/status/"))
+            && Date() < deadline { usleep(50_000) }
+        XCTAssertFalse(h.exists("\(h.spool)/done/\(done).json"), "the daemon's sweep removed the expired record")
+        XCTAssertFalse(h.exists("\(h.spool)/status/\(done).json"))
+        XCTAssertTrue(logText().contains("gc: removed record: \(h.spool)/done/\(done).json"), logText())
+        XCTAssertEqual(try h.run(["wait", "--timeout", "10", slow]).status, 0, "the running job went on")
+    }
+}
