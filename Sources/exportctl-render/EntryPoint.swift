@@ -27,8 +27,16 @@ enum EntryPoint {
         let args = CommandLine.arguments
         let events = EventWriter()
         if args.count == 3, args[1] == "--check" { check(args[2], events: events) }
+        if args.count == 2, args[1] == "--version" {
+            // What `submit --dedupe` keys the work on: this program and the FFmpeg it loaded.
+            let ffmpeg = String(cString: av_version_info())
+            let v = avcodec_version()
+            events.write(.object([("event", .string("version")),
+                                  ("version", .string("exportctl-render \(ExportVersion.string) (FFmpeg \(ffmpeg), libavcodec \(v >> 16).\((v >> 8) & 0xff).\(v & 0xff))"))]))
+            exit(0)
+        }
         guard args.count == 3 else {
-            Sys.print("usage: exportctl-render JOBFILE TEMPFILE\n       exportctl-render --check JOBFILE\n  JOBFILE  a stored job (JSON), or - for stdin\n  TEMPFILE  the output file to create (must not exist)\n", fd: 2)
+            Sys.print("usage: exportctl-render JOBFILE TEMPFILE\n       exportctl-render --check JOBFILE\n       exportctl-render --version\n  JOBFILE  a stored job (JSON), or - for stdin\n  TEMPFILE  the output file to create (must not exist)\n", fd: 2)
             exit(64)
         }
         var outcome: Result<RenderResult, RenderError>

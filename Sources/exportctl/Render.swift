@@ -16,7 +16,9 @@ extension Exportctl {
             let job: Job
             do {
                 let bytes = file == "-" ? try Sys.readAll(0, limit: 1 << 20, path: name) : try Sys.readFile(file, limit: 1 << 20)
-                job = try JobDecoder(mode: .submitted, baseDirectory: currentDirectory()).decode(bytes, name: name)
+                let cwd = currentDirectory()
+                job = try JobDecoder(mode: .submitted, baseDirectory: cwd)
+                    .decode(bytes, name: name, templatesDirectory: Spool.resolve(option: nil, cwd: cwd).path("templates"))
                 if MediaCheck.isNeeded(for: job) { try MediaCheck.run(job, name: name) }
             } catch let e as MediaCheck.Unavailable {
                 throw fail(e.message, ExitStatus.unavailable)

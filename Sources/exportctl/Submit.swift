@@ -3,68 +3,171 @@ import ExportCore
 import Glibc
 
 extension Exportctl {
-    /// `exportctl submit`: validate job files and queue them, printing one id each.
+    /// `exportctl submit`: validate job files (or a template and rows of data) and queue them, printing one id each.
     struct Submit: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate job files and queue them; print one job id per job.",
-            discussion: "All files are validated first; if any is invalid, none is queued (exit 65, or 66 for a missing input).")
+            discussion: """
+            All jobs are validated first; if any is invalid, none is queued (exit 65, or 66 for a missing input). \
+            With --template T --data ROWS, one job is made per row of ROWS (JSON Lines, or CSV with a header row) \
+            by filling T's {{placeholders}}.
+            """)
 
         @OptionGroup var spoolOption: SpoolOption
-        @Argument(help: ArgumentHelp("Job files; '-' reads one job from standard input.", valueName: "file"))
-        var files: [String] = ["-"]
+        @Argument(help: ArgumentHelp("Job files; '-' reads one job from standard input (the default without --template).", valueName: "file"))
+        var files: [String] = []
+        @Option(help: ArgumentHelp("A template (a name in SPOOL/templates/, or a path with a '/'): submit one job per row of --data.", valueName: "template"))
+        var template: String?
+        @Option(help: ArgumentHelp("With --template: the rows, one JSON object per line, or a .csv file with a header row; '-' for standard input.", valueName: "rows"))
+        var data: String?
+        @Flag(help: "Give each job without an idempotencyKey one derived from the job, its inputs' content and the renderer's version: the same work submitted again returns the earlier job.")
+        var dedupe = false
+        @Flag(help: "Print one JSON object per job ({\"id\",\"file\",…}).") var json = false
         @Flag(help: "Wait until the jobs finish, then exit like 'wait'.") var wait = false
         @Option(help: ArgumentHelp("With --wait: give up after this many seconds (exit 124).", valueName: "seconds"))
         var timeout: Double?
-        @Flag(help: "Print one JSON object per job ({\"id\",\"file\"}).") var json = false
 
         func validate() throws {
             if timeout != nil && !wait { throw ValidationError("--timeout goes with --wait") }
             if let t = timeout, t < 0 { throw ValidationError("--timeout must be ≥ 0") }
+            if (template == nil) != (data == nil) { throw ValidationError("--template and --data go together") }
+            if template != nil && !files.isEmpty { throw ValidationError("give either job files or --template with --data, not both") }
+        }
+
+        /// One job to queue and where it came from, for messages and --json.
+        struct Item {
+            var job: Job
+            var file: String
+            var line: Int?
+            /// How messages name it: `job.json`, `<stdin>`, `rows.csv:4`.
+            var name: String {
+                let f = file == "-" ? "<stdin>" : file
+                return line.map { "\(f):\($0)" } ?? f
+            }
         }
 
         func run() throws {
             let cwd = currentDirectory()
-            let decoder = JobDecoder(mode: .submitted, baseDirectory: cwd)
-            var jobs: [Job] = []
+            let spool = spoolOption.resolved
+            var decoder = JobDecoder(mode: .submitted, baseDirectory: cwd)
+            decoder.outputMayExist = true  // applied below, to the jobs that are really queued
+            let templates = spool.path("templates")
+            var items: [Item] = []
             var errors: [JobError] = []
-            if files.filter({ $0 == "-" }).count > 1 { throw fail("'-' (standard input) can be given once", ExitStatus.usage) }
-            for file in files {
-                let name = file == "-" ? "<stdin>" : file
-                let bytes: [UInt8]
-                do { bytes = file == "-" ? try Sys.readAll(0, limit: 1 << 20, path: name) : try Sys.readFile(file, limit: 1 << 20) } catch {
-                    if error.errno == EFBIG {
-                        errors.append(JobError(file: name, message: "larger than 1 MiB; a job file is a small JSON object"))
-                    } else {
-                        errors.append(JobError(file: name, message: error.errno == ENOENT ? "no such file" : error.message.lowercased(), category: .missingInput))
-                    }
-                    continue
+            var sources = 0
+
+            if let template, let data {
+                let dataName = data == "-" ? "<stdin>" : data
+                let loaded = Result { () throws(JobError) in
+                    (try JobTemplate.load(template, templatesDirectory: templates, cwd: cwd, referrer: "--template", field: nil),
+                     try BatchData.rows(try read(data, name: dataName), name: dataName, format: BatchData.format(forName: data)))
                 }
-                do {
-                    let job = try decoder.decode(bytes, name: name)
-                    if MediaCheck.isNeeded(for: job) { try MediaCheck.run(job, name: name) }
-                    jobs.append(job)
-                } catch let e as JobError {
-                    errors.append(e)
-                } catch let e as MediaCheck.Unavailable {
-                    throw fail(e.message, ExitStatus.unavailable)
-                } catch let e as SystemError {
-                    throw fail("cannot check the media of \(name): \(e)", ExitStatus.ioError)
+                guard case let .success((t, rows)) = loaded else {
+                    if case let .failure(e) = loaded { throw fail(e.description, exitStatus(for: e)) }
+                    return
+                }
+                sources = rows.count
+                for row in rows {
+                    let name = "\(dataName):\(row.line)"
+                    do {
+                        let job = try decoder.decode(t.fill(row.data, name: name), name: name)
+                        items.append(Item(job: try mediaChecked(job, name: name), file: data, line: row.line))
+                    } catch let e as JobError {
+                        errors.append(e)
+                    }
+                }
+            } else {
+                let files = self.files.isEmpty ? ["-"] : self.files
+                if files.filter({ $0 == "-" }).count > 1 { throw fail("'-' (standard input) can be given once", ExitStatus.usage) }
+                sources = files.count
+                for file in files {
+                    let name = file == "-" ? "<stdin>" : file
+                    do {
+                        let job = try decoder.decode(try read(file, name: name), name: name, templatesDirectory: templates)
+                        items.append(Item(job: try mediaChecked(job, name: name), file: file))
+                    } catch let e as JobError {
+                        errors.append(e)
+                    }
                 }
             }
             if !errors.isEmpty {
                 for e in errors { Sys.print("exportctl: \(e)\n", fd: 2) }
-                if errors.count > 1 || files.count > 1 { Sys.print("exportctl: nothing was queued\n", fd: 2) }
+                if sources > 1 { Sys.print("exportctl: nothing was queued\n", fd: 2) }
                 throw ExitCode(errors.contains { $0.category != .missingInput } ? ExitStatus.invalidJob : ExitStatus.noInput)
             }
-            let spool = spoolOption.resolved
-            let ids: [JobID]
-            do { ids = try Submitter(spool: spool).submit(jobs) } catch { throw fail(error.description, exitStatus(for: error)) }
-            var out = ""
-            for (id, file) in zip(ids, files) {
-                out += json ? JSONValue.object([("id", .string(id.rawValue)), ("file", .string(file))]).jsonText() + "\n" : id.rawValue + "\n"
+            if dedupe { try deriveKeys(&items) }
+            let results: [Submitter.Submission]
+            do {
+                results = try Submitter(spool: spool).queue(items.map(\.job)) { fresh in
+                    fresh.compactMap { decoder.existingOutput(items[$0].job, name: items[$0].name) }
+                }
+            } catch {
+                if case let .refused(errors) = error {
+                    for e in errors { Sys.print("exportctl: \(e)\n", fd: 2) }
+                    if sources > 1 { Sys.print("exportctl: nothing was queued\n", fd: 2) }
+                    throw ExitCode(exitStatus(for: error))
+                }
+                throw fail(error.description, exitStatus(for: error))
+            }
+            let ids = results.map(\.id)
+            var out = "", notes = ""
+            for (r, item) in zip(results, items) {
+                let name = item.name
+                if let earlier = r.earlier {
+                    notes += earlier == .completed
+                        ? "exportctl: \(name): the same work completed as \(r.id) and its output is unchanged; not rendered again\n"
+                        : "exportctl: \(name): the same work is already \(earlier.rawValue) as \(r.id); not queued again\n"
+                }
+                if json {
+                    out += JSONValue.compactObject([
+                        ("id", .string(r.id.rawValue)),
+                        ("file", .string(item.file)),
+                        ("line", item.line.map { .int(Int64($0)) }),
+                        ("duplicate", r.earlier == nil ? nil : .bool(true)),
+                        ("state", r.earlier.map { .string($0.rawValue) }),
+                    ]).jsonText() + "\n"
+                } else {
+                    out += r.id.rawValue + "\n"
+                }
             }
             Sys.print(out)
+            if !notes.isEmpty && !json { Sys.print(notes, fd: 2) }
             if wait { try waitForJobs(spool: spool, ids: ids, timeout: timeout, json: false, printFinal: false) }
+        }
+
+        /// Gives every job without an `idempotencyKey` the key of its work (`WorkKey`).
+        private func deriveKeys(_ items: inout [Item]) throws {
+            let version: String
+            do { version = try RendererVersion.read() } catch { throw fail(error.message, ExitStatus.unavailable) }
+            for i in items.indices where items[i].job.idempotencyKey == nil {
+                do { items[i].job.idempotencyKey = try WorkKey.derive(items[i].job, rendererVersion: version) } catch {
+                    throw fail("--dedupe: cannot hash an input: \(error)", error.errno == ENOENT ? ExitStatus.noInput : ExitStatus.ioError)
+                }
+            }
+        }
+
+        /// `job` once its media passed `MediaCheck`; a problem with the job is a
+        /// `JobError`, a check that cannot run exits 69 or 74.
+        private func mediaChecked(_ job: Job, name: String) throws -> Job {
+            do {
+                if MediaCheck.isNeeded(for: job) { try MediaCheck.run(job, name: name) }
+                return job
+            } catch let e as MediaCheck.Unavailable {
+                throw fail(e.message, ExitStatus.unavailable)
+            } catch let e as SystemError {
+                throw fail("cannot check the media of \(name): \(e)", ExitStatus.ioError)
+            }
+        }
+
+        /// A job or data file's bytes (at most 1 MiB for a job, 64 MiB for data), or a `JobError` naming it.
+        private func read(_ file: String, name: String) throws(JobError) -> [UInt8] {
+            let limit = template == nil ? Job.maxFileBytes : 64 << 20
+            do { return file == "-" ? try Sys.readAll(0, limit: limit, path: name) : try Sys.readFile(file, limit: limit) } catch {
+                if error.errno == EFBIG {
+                    throw JobError(file: name, message: template == nil ? "larger than 1 MiB; a job file is a small JSON object" : "larger than 64 MiB")
+                }
+                throw JobError(file: name, message: error.errno == ENOENT ? "no such file" : error.message.lowercased(), category: .missingInput)
+            }
         }
     }
 }

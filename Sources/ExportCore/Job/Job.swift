@@ -23,6 +23,9 @@ public struct Job: Sendable, Equatable {
     public var mp4: MP4Options
     /// Options of a carousel job (`input` is empty).
     public var carousel: CarouselOptions = CarouselOptions()
+    /// Submitting the same key again (for the same user) returns this job
+    /// instead of queueing another (see `KeyIndex`); `submit --dedupe` derives one.
+    public var idempotencyKey: String?
     /// The submitting user's id, in clear; never stored.
     public var user: String?
     /// HMAC-SHA256 of `user` with the spool's secret salt (hex).
@@ -65,6 +68,7 @@ public struct Job: Sendable, Equatable {
         if kind == .mp4 { pairs += mp4.storedPairs }
         if kind == .carousel { pairs += carousel.storedPairs }
         pairs += [
+            ("idempotencyKey", idempotencyKey.map { .string($0) }),
             ("userHash", userHash.map { .string($0) }),
             ("submittedAt", submittedAt.map { .double($0) }),
         ]

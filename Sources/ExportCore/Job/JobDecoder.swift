@@ -15,6 +15,9 @@ public struct JobDecoder: Sendable {
     public var baseDirectory: String
     /// Check that inputs exist and output directories are there (submit time).
     public var checkFiles: Bool
+    /// Leave the "output exists" rule to the caller (`submit` applies it only to
+    /// jobs it really queues, after the idempotency look-up; see `existingOutput`).
+    public var outputMayExist = false
 
     public init(mode: Mode = .submitted, baseDirectory: String, checkFiles: Bool = true) {
         self.mode = mode
@@ -22,7 +25,7 @@ public struct JobDecoder: Sendable {
         self.checkFiles = checkFiles
     }
 
-    static let commonFields: Set<String> = ["kind", "input", "output", "start", "duration", "overwrite", "user"]
+    static let commonFields: Set<String> = ["kind", "input", "output", "start", "duration", "overwrite", "user", "idempotencyKey"]
     static let mp3Fields: Set<String> = ["bitrate", "quality", "sampleRate", "channels", "metadata"]
     static let storedFields: Set<String> = ["id", "userHash", "submittedAt"]
 
@@ -84,6 +87,12 @@ public struct JobDecoder: Sendable {
                 throw fail("user", "expected a non-empty string of at most 256 bytes")
             }
             job.user = s
+        }
+        if let v = root["idempotencyKey"] {
+            guard let s = v.stringValue, !s.isEmpty, s.utf8.count <= 256, !s.utf8.contains(0) else {
+                throw fail("idempotencyKey", "expected a non-empty string of at most 256 bytes")
+            }
+            job.idempotencyKey = s
         }
         if mode == .stored {
             if let v = root["id"] {
@@ -209,7 +218,7 @@ public struct JobDecoder: Sendable {
             if (st.st_mode & S_IFMT) != S_IFDIR && folder {
                 throw JobError(file: name, field: "output", message: "'\(asWritten.output)' is a file; a carousel is written as a folder of slides (or give \"format\": \"pdf\")")
             }
-            if !job.overwrite {
+            if !job.overwrite && !outputMayExist {
                 throw JobError(file: name, field: "output", message: "'\(asWritten.output)' exists; remove it or set \"overwrite\": true")
             }
         }

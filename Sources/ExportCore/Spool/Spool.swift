@@ -10,6 +10,8 @@ import Glibc
 /// SPOOL/status/ID.json  the status sidecar
 /// SPOOL/cancel/ID     a cancel request for a running job
 /// SPOOL/analytics.jsonl  one line per finished job
+/// SPOOL/templates/NAME.json  job templates (made by the user)
+/// SPOOL/keys/H        the idempotency index (see KeyIndex)
 /// SPOOL/daemon.lock  SPOOL/secret  SPOOL/settings.json
 /// ```
 public struct Spool: Sendable {

@@ -19,6 +19,8 @@ public struct SpoolChecker {
             case missingSidecar = "missing-sidecar"
             case permissions
             case unknownFile = "unknown-file"
+            case staleKey = "stale-key"
+            case missingKey = "missing-key"
         }
 
         public var kind: Kind
@@ -134,6 +136,13 @@ public struct SpoolChecker {
                 r.error = state == .completed ? nil : .init(code: "record-lost", message: "the status record was lost; the job ended \(state.rawValue)")
                 if repair { try r.write(to: spool, durable: true) }
                 note(.missingSidecar, spool.sidecarPath(id), "a \(state.rawValue) job without a status record", "rebuilt from the job file")
+            }
+        }
+        // The idempotency index against the jobs (see KeyIndex).
+        for p in try KeyIndex(spool: spool).check(repair: repair) {
+            switch p.kind {
+            case .stale: note(.staleKey, p.entry, "an idempotency key entry for a job that is gone" + (p.id.map { " (\($0))" } ?? ""), "removed")
+            case .missing: note(.missingKey, p.entry, "job \(p.id.map(\.rawValue) ?? "?") has an idempotencyKey but no entry", "rebuilt from the job file")
             }
         }
         return found

@@ -2,6 +2,10 @@
 public struct SpoolSettings: Sendable, Equatable {
     /// Most jobs waiting at once; nil for no cap. `submit` refuses beyond it (exit 75).
     public var queueCap: Int?
+    /// Most jobs one user may have queued or running at once; nil for no limit (`submit` exits 75 beyond it).
+    public var maxQueuedPerUser: Int?
+    /// Most renders one user may have in any 24 hours (finished, running and queued); nil for no limit.
+    public var maxRendersPerUserPerDay: Int?
     /// How many times a job is started before a transient failure becomes final.
     public var maxAttempts: Int = 3
     /// Seconds between full rescans of the queue (inotify events are hints).
@@ -18,7 +22,8 @@ public struct SpoolSettings: Sendable, Equatable {
 
     public init() {}
 
-    static let fields = Set<String>(["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds", "retryBackoffSeconds", "renderLimits"])
+    static let fields = Set<String>(["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds", "retryBackoffSeconds", "renderLimits",
+                                     "maxQueuedPerUser", "maxRendersPerUserPerDay"])
         .union(UpkeepSettings.fields)
 
     /// The delay before attempt `attempts + 1`, after `attempts` failed ones.
@@ -43,6 +48,13 @@ public struct SpoolSettings: Sendable, Equatable {
                 if case .null = v { s.queueCap = nil; continue }
                 guard let i = v.intValue, i >= 1 else { throw JobError(file: name, field: k, message: "expected a whole number ≥ 1 or null") }
                 s.queueCap = Int(i)
+            case "maxQueuedPerUser", "maxRendersPerUserPerDay":
+                var limit: Int?
+                if case .null = v { limit = nil } else {
+                    guard let i = v.intValue, i >= 1 else { throw JobError(file: name, field: k, message: "expected a whole number ≥ 1 or null") }
+                    limit = Int(i)
+                }
+                if k == "maxQueuedPerUser" { s.maxQueuedPerUser = limit } else { s.maxRendersPerUserPerDay = limit }
             case "maxAttempts":
                 guard let i = v.intValue, (1...100).contains(i) else { throw JobError(file: name, field: k, message: "expected a whole number 1…100") }
                 s.maxAttempts = Int(i)

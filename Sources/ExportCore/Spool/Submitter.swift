@@ -6,37 +6,86 @@ import Glibc
 /// then all are renamed into `queue/` (no-replace) and `queue/` is fsynced
 /// once for the whole batch. On any error every temp and every job already
 /// renamed by this call is removed again: a batch goes in whole or not at all.
+///
+/// A job with an `idempotencyKey` whose earlier job is still queued, running,
+/// or completed with its output unchanged is not queued again: its
+/// submission names the earlier job (see `KeyIndex`).
 public struct Submitter {
     public let spool: Spool
 
     public init(spool: Spool) { self.spool = spool }
 
+    /// What became of one submitted job.
+    public struct Submission: Sendable, Equatable {
+        public var id: JobID
+        /// nil when this submit queued the job; else the state of the earlier
+        /// job with the same idempotency key (queued, processing or completed).
+        public var earlier: JobState?
+    }
+
     /// Queues `jobs` (paths already absolute) and returns their ids in order.
     public func submit(_ jobs: [Job]) throws(SpoolError) -> [JobID] {
+        try queue(jobs).map(\.id)
+    }
+
+    /// Queues `jobs`, or names the earlier job of the same idempotency key; in order.
+    /// - Parameter admit: the last check of the jobs that will be queued (by
+    ///   index), made under the index's lock; its errors refuse the whole batch.
+    public func queue(_ jobs: [Job], admit: ([Int]) -> [JobError] = { _ in [] }) throws(SpoolError) -> [Submission] {
         let settings: SpoolSettings
         do { settings = try spool.settings() } catch { throw .settings(error) }
+        var jobs = jobs
+        let keys = KeyIndex(spool: spool)
+        var lock: KeyIndex.Lock?
+        var results: [Submission?] = Array(repeating: nil, count: jobs.count)
+        var entries: [Int: String] = [:]  // job index → key entry to point at it
+        var duplicateOf: [Int: Int] = [:]  // a key repeated within this batch → its first use
         do {
             if !spool.exists { try spool.create() }
-            if let cap = settings.queueCap {
-                let waiting = try spool.ids(in: .queued).count
-                if waiting + jobs.count > cap { throw SpoolError.queueFull(waiting: waiting, cap: cap) }
+            let salt = jobs.contains { $0.user != nil } ? try spool.secret() : []
+            for i in jobs.indices {
+                if let user = jobs[i].user { jobs[i].userHash = SHA256.hex(SHA256.hmac(key: salt, message: Array(user.utf8))) }
             }
+            if jobs.contains(where: { $0.idempotencyKey != nil }) {
+                lock = try keys.lock()
+                var inBatch: [String: Int] = [:]
+                for (i, job) in jobs.enumerated() {
+                    guard let key = job.idempotencyKey else { continue }
+                    let name = KeyIndex.entryName(key: key, userHash: job.userHash)
+                    if let first = inBatch[name] { duplicateOf[i] = first; continue }
+                    inBatch[name] = i
+                    switch keys.earlier(name) {
+                    case let .pending(id, state): results[i] = Submission(id: id, earlier: state)
+                    case let .done(id): results[i] = Submission(id: id, earlier: .completed)
+                    case .none: entries[i] = name
+                    }
+                }
+            }
+            let fresh = jobs.indices.filter { results[$0] == nil && duplicateOf[$0] == nil }
+            let refused = admit(fresh)
+            if !refused.isEmpty { throw SpoolError.refused(refused) }
+            if let cap = settings.queueCap, !fresh.isEmpty {
+                let waiting = try spool.ids(in: .queued).count
+                if waiting + fresh.count > cap { throw SpoolError.queueFull(waiting: waiting, cap: cap) }
+            }
+            try UserLimits(spool: spool, settings: settings).check(fresh.map { jobs[$0] })
         } catch let e as SpoolError { throw e } catch let e as SystemError { throw .system(e) } catch { throw .system(SystemError("submit", errno: EIO)) }
 
-        var temps: [(JobID, String)] = []
+        var temps: [(Int, JobID, String)] = []
         var queued: [String] = []
+        var written: [String] = []
         func rollback() {
-            for (_, t) in temps { try? Sys.unlink(t) }
+            for (_, _, t) in temps { try? Sys.unlink(t) }
             for q in queued { try? Sys.unlink(q) }
+            for name in written { keys.remove(name) }
         }
         var last: JobID?
         do throws(SystemError) {
-            let salt = jobs.contains { $0.user != nil } ? try spool.secret() : []
             let now = Clock.now()
-            for var job in jobs {
+            for i in jobs.indices where results[i] == nil && duplicateOf[i] == nil {
+                var job = jobs[i]
                 var id = JobID.make(after: last)
                 job.submittedAt = now
-                if let user = job.user { job.userHash = SHA256.hex(SHA256.hmac(key: salt, message: Array(user.utf8))) }
                 job.user = nil
                 var tmp = spool.path("tmp/" + id.rawValue)
                 var fd: Int32 = -1
@@ -48,7 +97,7 @@ public struct Submitter {
                         tmp = spool.path("tmp/" + id.rawValue)
                     }
                 }
-                temps.append((id, tmp))
+                temps.append((i, id, tmp))
                 last = id
                 do {
                     try Sys.writeAll(fd, Array((job.storedJSON().jsonText() + "\n").utf8), path: tmp)
@@ -56,10 +105,18 @@ public struct Submitter {
                 } catch { Glibc.close(fd); throw error }
                 try Sys.close(fd, path: tmp)
             }
-            for (id, tmp) in temps {
+            // Key entries first: a crash before the jobs are queued leaves stale entries only.
+            for (i, id, _) in temps {
+                guard let name = entries[i] else { continue }
+                try keys.write(name, id: id)
+                written.append(name)
+            }
+            if !written.isEmpty { try Sys.fsyncDirectory(keys.directory) }
+            for (i, id, tmp) in temps {
                 let dest = spool.jobPath(id, .queued)
                 try Sys.renameNoReplace(tmp, dest)
                 queued.append(dest)
+                results[i] = Submission(id: id, earlier: nil)
             }
             temps.removeAll()
             try Sys.fsyncDirectory(spool.path("queue"))
@@ -67,6 +124,9 @@ public struct Submitter {
             rollback()
             throw .system(error)
         }
-        return queued.map { JobID(String(PathRules.basename(of: $0).dropLast(5)))! }
+        withExtendedLifetime(lock) {}
+        // A repeated key within this batch names the job its first use got.
+        for (i, first) in duplicateOf { results[i] = Submission(id: results[first]!.id, earlier: results[first]!.earlier ?? .queued) }
+        return results.map { $0! }
     }
 }
