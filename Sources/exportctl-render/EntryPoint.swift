@@ -35,8 +35,13 @@ enum EntryPoint {
                                   ("version", .string("exportctl-render \(ExportVersion.string) (FFmpeg \(ffmpeg), libavcodec \(v >> 16).\((v >> 8) & 0xff).\(v & 0xff))"))]))
             exit(0)
         }
+        if args.count >= 2, args[1] == "--check-system" {
+            // For `exportctl health`: the encoders, muxers and fonts renders need (SystemCheck).
+            events.write(SystemCheck.event(fonts: Array(args.dropFirst(2))))
+            exit(0)
+        }
         guard args.count == 3 else {
-            Sys.print("usage: exportctl-render JOBFILE TEMPFILE\n       exportctl-render --check JOBFILE\n       exportctl-render --version\n  JOBFILE  a stored job (JSON), or - for stdin\n  TEMPFILE  the output file to create (must not exist)\n", fd: 2)
+            Sys.print("usage: exportctl-render JOBFILE TEMPFILE\n       exportctl-render --check JOBFILE\n       exportctl-render --check-system [FONT...]\n       exportctl-render --version\n  JOBFILE  a stored job (JSON), or - for stdin\n  TEMPFILE  the output file to create (must not exist)\n", fd: 2)
             exit(64)
         }
         var outcome: Result<RenderResult, RenderError>
