@@ -9,11 +9,11 @@ DESTDIR ?=
 SWIFT ?= swift
 export PATH := $(PATH):/opt/swift/usr/bin
 
-# Debian 12 packages: the FFmpeg, json-c, libass and fontconfig libraries to build against (and a font), the
+# Debian 12 packages: the FFmpeg, json-c, libass, fontconfig, libcrypto and libdeflate libraries to build against (and a font), the
 # ffmpeg CLI the tests compare with, mandoc for the man page lint, poppler (pdfinfo) for
 # the carousel PDFs, and a CJK font so the Chinese text tests run.
 BUILD_DEBS = pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libjson-c-dev \
-  libass-dev libfontconfig-dev fonts-dejavu-core
+  libass-dev libfontconfig-dev fonts-dejavu-core libssl-dev libdeflate-dev
 TEST_DEBS = ffmpeg mandoc strace poppler-utils fonts-wqy-microhei
 BENCH_DEBS = hyperfine nq valgrind time
 

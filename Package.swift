@@ -23,12 +23,14 @@ let package = Package(
             pkgConfig: "libavformat libavcodec libavutil libswscale libswresample",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
         .systemLibrary(name: "CSpoolSys", path: "Sources/CSpoolSys"),
+        .systemLibrary(name: "CLibcrypto", path: "Sources/CLibcrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibdeflate", path: "Sources/CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CLibass", path: "Sources/CLibass", pkgConfig: "libass", providers: [.apt(["libass-dev"])]),
         .systemLibrary(
             name: "CFontconfig", path: "Sources/CFontconfig", pkgConfig: "fontconfig",
             providers: [.apt(["libfontconfig-dev"])]),
-        .target(name: "ExportCore", dependencies: ["CJSONC", "CSpoolSys"]),
-        .target(name: "ExportRender", dependencies: ["ExportCore", "CFFmpeg", "CLibass", "CFontconfig"]),
+        .target(name: "ExportCore", dependencies: ["CJSONC", "CSpoolSys", "CLibcrypto"]),
+        .target(name: "ExportRender", dependencies: ["ExportCore", "CFFmpeg", "CLibass", "CFontconfig", "CLibdeflate"]),
         .executableTarget(
             name: "exportctl",
             dependencies: ["ExportCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -147,6 +147,21 @@ final class DigestVectorTests: XCTestCase {
                        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
+    func testIncrementalHashEqualsOneShotAcrossBlockBoundaries() throws {
+        let message = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        for cut in [0, 1, 55, 56, 63, 64, 65, 999, 1000] {
+            let h = try XCTUnwrap(SHA256.Hasher())
+            h.update(Array(message[..<cut]))
+            h.update(Array(message[cut...]))
+            XCTAssertEqual(h.finalize(), SHA256.hash(message), "split at \(cut)")
+        }
+        // FIPS 180-4 example: one million 'a'.
+        let h = try XCTUnwrap(SHA256.Hasher())
+        let chunk = [UInt8](repeating: 0x61, count: 1000)
+        for _ in 0..<1000 { h.update(chunk) }
+        XCTAssertEqual(SHA256.hex(h.finalize()), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
     func testHMACSHA256RFC4231() {
         XCTAssertEqual(SHA256.hex(SHA256.hmac(key: [UInt8](repeating: 0x0b, count: 20), message: Array("Hi There".utf8))),
                        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
@@ -156,5 +171,36 @@ final class DigestVectorTests: XCTestCase {
         XCTAssertEqual(SHA256.hex(SHA256.hmac(key: [UInt8](repeating: 0xaa, count: 131),
                                               message: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))),
                        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
+}
+
+/// `Sys.readAll`: whole files of any size up to the limit, from files and pipes.
+final class ReadAllTests: XCTestCase {
+    func testReadsUpToTheLimitAndRefusesOneByteMore() throws {
+        let dir = NSTemporaryDirectory() + "readall-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/f"))
+        XCTAssertEqual(try Sys.readFile(dir + "/f", limit: 200_000), bytes)
+        XCTAssertThrowsError(try Sys.readFile(dir + "/f", limit: 199_999)) { e in
+            XCTAssertEqual((e as? SystemError)?.errno, EFBIG)
+        }
+        try Data().write(to: URL(fileURLWithPath: dir + "/empty"))
+        XCTAssertEqual(try Sys.readFile(dir + "/empty"), [])
+    }
+
+    func testReadsAPipeOfUnknownSize() throws {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        let bytes = (0..<150_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        let writer = Thread {
+            bytes.withUnsafeBytes { b in var off = 0; while off < b.count { off += max(0, write(writeEnd, b.baseAddress! + off, b.count - off)) } }
+            close(writeEnd)
+        }
+        writer.start()
+        defer { close(readEnd) }
+        XCTAssertEqual(try Sys.readAll(readEnd, limit: 1 << 20), bytes)
     }
 }

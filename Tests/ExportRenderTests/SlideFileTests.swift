@@ -1,4 +1,5 @@
 import CFFmpeg
+import CLibdeflate
 import ExportCore
 import Foundation
 import XCTest
@@ -115,6 +116,68 @@ final class SlideFileTests: XCTestCase {
         XCTAssertEqual(image.width, 200)
         XCTAssertEqual(image.height, 120)
         XCTAssertTrue(image.rgb == Self.packed(slide), "the PNG does not decode to the slide's pixels")
+    }
+
+    /// The PNG of `slide` as FFmpeg's own `png` encoder writes it with its defaults (the ffmpeg CLI).
+    func ffmpegPNG(_ slide: Frame, _ name: String) throws -> [UInt8] {
+        guard let ffmpeg = MediaFixtures.ffmpegPath else { throw XCTSkip("the ffmpeg CLI is not installed") }
+        let raw = try write(Self.packed(slide), name + ".rgb")
+        let out = fixtures.path(name + "-ffmpeg.png")
+        let r = try MediaFixtures.run(ffmpeg, ["-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
+                                               "\(slide.width)x\(slide.height)", "-i", raw, "-frames:v", "1", "-c:v", "png", out])
+        guard r.status == 0 else { throw FixtureError("ffmpeg png failed: \(r.stderr)") }
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: out)))
+    }
+
+    func testPNGOfPhotoAndTextIsExactCRCCheckedAndNoLargerThanFFmpegs() throws {
+        guard let ffmpeg = MediaFixtures.ffmpegPath else { throw XCTSkip("the ffmpeg CLI is not installed") }
+        for (name, slide) in [("photo", try Self.photoLike(540, 676)), ("text", try Self.textLike(540, 676))] {
+            let encoder = try SlideFileEncoder(format: .png, quality: 90, width: 540, height: 676)
+            let png = try encoder.encode(slide)
+            let file = try write(png, name + ".png")
+            XCTAssertTrue(try decode(file).rgb == Self.packed(slide), "\(name): the PNG does not decode to the slide's pixels")
+            // FFmpeg's decoder checks every chunk's CRC and fails on a bad one with these flags.
+            let strict = try MediaFixtures.run(ffmpeg, ["-nostdin", "-v", "error", "-err_detect", "crccheck", "-xerror", "-i", file, "-f", "null", "-"])
+            XCTAssertEqual(strict.status, 0, "\(name): a CRC or the zlib stream is wrong: \(strict.stderr)")
+            XCTAssertEqual(Array(png.prefix(8)), PNGWriter.signature)
+            XCTAssertEqual(Array(png[12..<16]), Array("IHDR".utf8))
+            XCTAssertEqual(Array(png.suffix(12)), [0, 0, 0, 0] + Array("IEND".utf8) + [0xAE, 0x42, 0x60, 0x82])
+            let theirs = try ffmpegPNG(slide, name)
+            XCTAssertLessThanOrEqual(png.count, theirs.count + theirs.count / 100,
+                                     "\(name): \(png.count) bytes, FFmpeg's png encoder writes \(theirs.count)")
+        }
+    }
+
+    func testDamagedPNGIsRefusedByTheStrictDecoder() throws {
+        // The check above can fail: one flipped byte in the compressed data breaks the CRC.
+        guard let ffmpeg = MediaFixtures.ffmpegPath else { throw XCTSkip("the ffmpeg CLI is not installed") }
+        var png = try SlideFileEncoder(format: .png, quality: 90, width: 200, height: 120).encode(try Self.photoLike(200, 120))
+        png[png.count / 2] ^= 0x40
+        let file = try write(png, "damaged.png")
+        let strict = try MediaFixtures.run(ffmpeg, ["-nostdin", "-v", "error", "-err_detect", "crccheck", "-xerror", "-i", file, "-f", "null", "-"])
+        XCTAssertNotEqual(strict.status, 0, "a damaged PNG passed the strict decode")
+    }
+
+    func testReadBackCheckFindsEveryKindOfDamage() throws {
+        let png = try SlideFileEncoder(format: .png, quality: 90, width: 200, height: 120).encode(try Self.photoLike(200, 120))
+        XCTAssertNil(PNGWriter.problem(in: png, width: 200, height: 120))
+        func problem(_ file: [UInt8], _ w: Int = 200, _ h: Int = 120) -> String { PNGWriter.problem(in: file, width: w, height: h) ?? "none" }
+        XCTAssertEqual(problem(png, 200, 121), "it is 200×120, expected 200×121")
+        XCTAssertEqual(problem(Array(png.prefix(png.count / 2))), "a chunk runs past the end of the file (truncated?)")
+        var flipped = png
+        flipped[png.count / 2] ^= 1
+        XCTAssertEqual(problem(flipped), "the CRC of a IDAT chunk is wrong")
+        XCTAssertEqual(problem(png + [0]), "there are bytes after IEND")
+        XCTAssertEqual(problem(Array(png.prefix(png.count - 12))), "IHDR or IEND is missing")
+        XCTAssertEqual(problem(try SlideFileEncoder(format: .jpeg, quality: 90, width: 200, height: 120).encode(try Self.halves())),
+                       "it is not a PNG file")
+        // A valid PNG of other rows (CRCs right, stream too short for the size) is refused too.
+        let other = try SlideFileEncoder(format: .png, quality: 90, width: 200, height: 60).encode(try Self.photoLike(200, 60))
+        var relabelled = other
+        relabelled[20..<24] = [0, 0, 0, 120]
+        let crc = relabelled.withUnsafeBytes { libdeflate_crc32(0, $0.baseAddress! + 12, 17) }
+        relabelled[29..<33] = [UInt8(crc >> 24), UInt8(truncatingIfNeeded: crc >> 16), UInt8(truncatingIfNeeded: crc >> 8), UInt8(truncatingIfNeeded: crc)][...]
+        XCTAssertEqual(problem(relabelled), "the image data does not decompress to 200×120 pixels")
     }
 
     func testOneEncoderServesManySlides() throws {

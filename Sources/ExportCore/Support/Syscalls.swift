@@ -46,16 +46,27 @@ public enum Sys {
     }
 
     /// Reads the whole file behind `fd`, refusing more than `limit` bytes.
+    ///
+    /// A regular file is read straight into an array of its size (from
+    /// `fstat`), so a slide or a job file is not copied through a growing buffer.
     public static func readAll(_ fd: Int32, limit: Int = 64 << 20, path: String? = nil) throws(SystemError) -> [UInt8] {
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
+        var st = stat()
+        let size = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : 0
+        var out = [UInt8](repeating: 0, count: min(max(size, 0), limit) + 1)
+        var filled = 0
         while true {
-            let n = buf.withUnsafeMutableBytes { b in retry { Glibc.read(fd, b.baseAddress!, b.count) } }
+            if filled == out.count {
+                if filled > limit { throw SystemError("read", path, errno: EFBIG) }
+                out += [UInt8](repeating: 0, count: min(max(out.count, 65536), limit + 1 - out.count))
+            }
+            let n = out.withUnsafeMutableBytes { b in retry { Glibc.read(fd, b.baseAddress! + filled, b.count - filled) } }
             if n < 0 { throw SystemError("read", path) }
-            if n == 0 { return out }
-            out += buf[0..<n]
-            if out.count > limit { throw SystemError("read", path, errno: EFBIG) }
+            if n == 0 { break }
+            filled += n
         }
+        if filled > limit { throw SystemError("read", path, errno: EFBIG) }
+        out.removeLast(out.count - filled)
+        return out
     }
 
     public static func readFile(_ path: String, limit: Int = 64 << 20) throws(SystemError) -> [UInt8] {

@@ -153,6 +153,14 @@ public final class CarouselPipeline {
         let path = tempPath + "/" + name
         try write(bytes, to: path)
         // Read back from disk: it decodes, at exactly the slide size.
+        if o.format == .png {
+            let back: [UInt8]
+            do { back = try Sys.readFile(path, limit: bytes.count + 1) } catch { throw .io(error) }
+            if let problem = PNGWriter.problem(in: back, width: o.width, height: o.height) {
+                throw .verify(path: job.output, reason: "\(name) does not decode: \(problem)")
+            }
+            return SlideFile(name: name, size: bytes.count, sha256: sha, pageJPEG: nil)
+        }
         let image: StillImage
         do { image = try StillImage(path: path) } catch {
             throw .verify(path: job.output, reason: "\(name) does not decode: \(error)")

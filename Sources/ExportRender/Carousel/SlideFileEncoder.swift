@@ -2,11 +2,12 @@ import CFFmpeg
 import ExportCore
 
 /// Turns composed carousel slides (RGB24 frames) into the bytes of image files:
-/// PNG (FFmpeg's `png`), JPEG (`mjpeg`) or WebP (`libwebp`); for a PDF carousel,
-/// the JPEG pictures of its pages (`PDFWriter` puts them in the document).
+/// PNG (`PNGWriter`, libdeflate), JPEG (FFmpeg's `mjpeg`) or WebP (`libwebp`);
+/// for a PDF carousel, the JPEG pictures of its pages (`PDFWriter` puts them
+/// in the document).
 ///
-/// One encoder context (and, for JPEG and WebP, one `SwsContext` and one
-/// converted frame) serves every slide of a carousel: the three encoders are
+/// One encoder (and, for JPEG and WebP, one `SwsContext` and one converted
+/// frame) serves every slide of a carousel: the two FFmpeg encoders are
 /// intra-only, so each frame sent yields one packet that is a whole file.
 /// The context runs with one thread (`thread_count` 1), so that packet comes
 /// back before `encode` returns; encode slides in parallel with one instance
@@ -20,7 +21,10 @@ final class SlideFileEncoder {
     let width: Int
     let height: Int
 
-    private let encoder: Encoder
+    /// FFmpeg's encoder for JPEG and WebP; nil for PNG.
+    private let encoder: Encoder?
+    /// The PNG writer; nil for JPEG and WebP.
+    private let png: PNGWriter?
     private let packet: Packet
     /// The slide converted to the encoder's pixel format (nil for PNG, which takes RGB24 as it is).
     private let converted: Frame?
@@ -43,13 +47,13 @@ final class SlideFileEncoder {
             let w = Int32(width), h = Int32(height)
             switch format {
             case .png:
-                encoder = try Encoder(name: "png") { ctx throws(AVError) in
-                    SlideFileEncoder.setPicture(ctx, width: w, height: h, format: AV_PIX_FMT_RGB24)
-                }
+                encoder = nil
+                png = try PNGWriter()
                 converted = nil
                 scaler = nil
             case .jpeg, .pdf:
                 let qscale = SlideFileEncoder.jpegQScale(quality: self.quality)
+                png = nil
                 encoder = try Encoder(name: "mjpeg") { ctx throws(AVError) in
                     SlideFileEncoder.setPicture(ctx, width: w, height: h, format: AV_PIX_FMT_YUVJ420P)
                     ctx.pointee.color_range = AVCOL_RANGE_JPEG
@@ -72,6 +76,7 @@ final class SlideFileEncoder {
                 // its own YUV (BT.601, limited range, what every WebP decoder assumes)
                 // itself, so no range or matrix can be got wrong here; an opaque
                 // picture gets no alpha chunk.
+                png = nil
                 encoder = try Encoder(name: "libwebp", options: [("quality", String(self.quality)), ("lossless", "0")]) { ctx throws(AVError) in
                     SlideFileEncoder.setPicture(ctx, width: w, height: h, format: AV_PIX_FMT_BGRA)
                 }
@@ -90,8 +95,8 @@ final class SlideFileEncoder {
 
     /// Encodes one slide, an RGB24 (full-range sRGB) frame of exactly `width`×`height`,
     /// and returns the whole file: a PNG, a JFIF JPEG (also for `.pdf`) or a RIFF WebP.
-    /// Calls `avcodec_send_frame` / `avcodec_receive_packet` (through `Encoder`) and,
-    /// for JPEG and WebP, `sws_scale` first. The frame is not changed.
+    /// PNG goes through `PNGWriter`; JPEG and WebP through `sws_scale`, then
+    /// `avcodec_send_frame` / `avcodec_receive_packet` (`Encoder`). The frame is not changed.
     /// - Throws: `.internal` for a frame of another size or format, or when the encoder fails.
     func encode(_ frame: Frame) throws(RenderError) -> [UInt8] {
         let what = SlideFileEncoder.kind(format)
@@ -99,6 +104,8 @@ final class SlideFileEncoder {
             let name = av_get_pix_fmt_name(frame.pixelFormat).map { String(cString: $0) } ?? "unknown"
             throw .internal("a \(what) slide must be a \(width)×\(height) rgb24 picture, not \(frame.width)×\(frame.height) \(name)")
         }
+        if let png { return try png.file(of: frame) }
+        guard let encoder else { throw .internal("no \(what) encoder is open") }
         var bytes: [UInt8]?
         var packets = 0
         do {
