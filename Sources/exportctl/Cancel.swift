@@ -35,9 +35,9 @@ extension Exportctl {
                 case .completed, .failed:
                     Sys.print("exportctl: \(id) already \(state.rawValue); nothing to cancel\n", fd: 2)
                     return ExitStatus.jobFailed
-                case .queued:
-                    if try spool.cancelQueued(id) { Sys.print("\(id) cancelled\n"); return ExitStatus.ok }
-                    continue  // claimed meanwhile: look again
+                case .queued, .deferred, .held:
+                    if try spool.cancelQueued(id, from: state == .held ? .held : .queued) { Sys.print("\(id) cancelled\n"); return ExitStatus.ok }
+                    continue  // claimed, held or released meanwhile: look again
                 case .processing:
                     try spool.requestCancel(id)
                     // The daemon acts on the request within milliseconds; wait up to 5 s to report it.

@@ -25,7 +25,7 @@ func fail(_ message: String, _ code: Int32) -> ExitCode {
 
 func exitStatus(for error: SpoolError) -> Int32 {
     switch error {
-    case .queueFull, .busy, .userLimit: return ExitStatus.tryLater
+    case .queueFull, .busy, .userLimit, .draining, .changing: return ExitStatus.tryLater
     case .unknownJob: return ExitStatus.noInput
     case let .refused(errors): return errors.contains { $0.category != .missingInput } ? ExitStatus.invalidJob : ExitStatus.noInput
     case .system: return ExitStatus.ioError

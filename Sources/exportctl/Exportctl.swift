@@ -10,7 +10,8 @@ struct Exportctl: ParsableCommand {
         abstract: "Batch media exporter: a spool of JSON jobs rendered to mp3 by a daemon.",
         discussion: "See exportctl(1) for job files, the spool layout and exit codes.",
         version: ExportVersion.string,
-        subcommands: [Submit.self, Status.self, Wait.self, List.self, Cancel.self, RunDaemon.self, Render.self, StatsCommand.self, Fsck.self, Gc.self, Health.self]
+        subcommands: [Submit.self, Status.self, Wait.self, List.self, Cancel.self, Retry.self, Priority.self, Hold.self, Release.self, Pause.self, Resume.self, Drain.self,
+                      RunDaemon.self, Render.self, StatsCommand.self, Fsck.self, Gc.self, Health.self]
     )
 
     /// Accepts the global `--spool DIR` (or `--spool=DIR`) before the

@@ -6,7 +6,11 @@ enum Format {
         var parts = [r.id.rawValue, r.state.rawValue.padding(10)]
         switch r.state {
         case .queued:
-            parts.append(r.position.map { "position \($0)" } ?? "")
+            parts.append((r.position.map { "position \($0)" } ?? "") + (r.priority != 0 ? " priority \(r.priority)" : ""))
+        case .deferred:
+            parts.append(r.deferredReason ?? "")
+        case .held:
+            parts.append("held" + (r.priority != 0 ? ", priority \(r.priority)" : ""))
         case .processing:
             parts.append("\(Int((r.progress * 100).rounded(.down)))%" + (r.stage.map { " \($0)" } ?? "") + (r.attempts > 1 ? " (attempt \(r.attempts))" : ""))
         case .completed:

@@ -9,7 +9,7 @@ extension Exportctl {
         static let configuration = CommandConfiguration(abstract: "List jobs, oldest first.")
 
         @OptionGroup var spoolOption: SpoolOption
-        @Option(help: ArgumentHelp("Only jobs in this state: queued, processing, completed, failed, cancelled.", valueName: "state"))
+        @Option(help: ArgumentHelp("Only jobs in this state: queued, deferred, held, processing, completed, failed, cancelled.", valueName: "state"))
         var state: JobState?
         @Flag(help: "Print a JSON array of status records.") var json = false
 
@@ -27,14 +27,15 @@ extension Exportctl {
         }
 
         /// Records of every job in the chosen states, oldest first; queue
-        /// positions come from one listing of the queue.
+        /// positions come from one look at the queue.
         private func collect(_ spool: Spool) throws(SystemError) -> [StatusSidecar] {
             var records: [StatusSidecar] = []
-            for s in state.map({ [$0] }) ?? JobState.allCases {
-                let ids = try spool.ids(in: s)
-                for (i, id) in ids.enumerated() {
-                    guard var r = try? spool.status(of: id, withPosition: false), r.state == s else { continue }  // moved on meanwhile
-                    if s == .queued { r.position = i + 1 }
+            let directories = state.map { [$0 == .deferred ? .queued : $0] } ?? JobState.allCases
+            for s in directories {
+                let snapshot = s == .queued ? try QueueSnapshot(spool: spool) : nil
+                for id in try spool.ids(in: s) {
+                    guard let r = try? spool.status(of: id, snapshot: snapshot), r.state == s || (s == .queued && r.state == .deferred) else { continue }  // moved on meanwhile
+                    if let want = state, r.state != want { continue }
                     records.append(r)
                 }
             }

@@ -2,23 +2,44 @@ import ArgumentParser
 import ExportCore
 
 extension Exportctl {
-    /// `exportctl status ID`: one job's state.
+    /// `exportctl status [ID]`: one job's state, or the whole spool's.
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a job's state, queue position or progress, output and error.")
+            abstract: "Show a job's state, queue position or progress, output and error; without an id, the daemon and the queue.",
+            discussion: "Without an id: whether a daemon runs (and its pid), paused or draining, the job in hand, and how many jobs are in each state. Exit 0; 66 for an unknown id; 74.")
 
         @OptionGroup var spoolOption: SpoolOption
-        @Argument(help: ArgumentHelp("Job id.", valueName: "id")) var id: String
-        @Flag(help: "Print the status sidecar as JSON (with the live queue position).") var json = false
+        @Argument(help: ArgumentHelp("Job id; none for the whole spool.", valueName: "id")) var id: String?
+        @Flag(help: "Print the status sidecar (or the spool's overview) as JSON, with the live queue position.") var json = false
 
         func run() throws {
+            let spool = spoolOption.resolved
+            guard let id else { return try overview(spool) }
             guard let jobID = JobID(id) else { throw fail("'\(id)' is not a job id (ids look like 65f1c2a8b3e41-9c03fa)", ExitStatus.noInput) }
             do {
-                let r = try spoolOption.resolved.status(of: jobID)
+                let r = try spool.status(of: jobID)
                 Sys.print((json ? r.json().jsonText(pretty: false) : Format.line(r)) + "\n")
             } catch {
                 throw fail(error.description, exitStatus(for: error))
             }
+        }
+
+        private func overview(_ spool: Spool) throws {
+            let o: SpoolOverview
+            do { o = try SpoolOverview(spool: spool) } catch {
+                if error.errno == 2 && !spool.exists { throw fail("no spool at \(spool.root)", ExitStatus.noInput) }
+                throw fail(error.description, ExitStatus.ioError)
+            }
+            if json { Sys.print(o.json().jsonText(pretty: false) + "\n"); return }
+            var daemon = o.daemonRunning ? "running" + (o.daemonPID.map { " (pid \($0))" } ?? "") : "not running"
+            if o.control.paused { daemon += o.current == nil ? ", paused" : ", paused after the job in hand" }
+            if o.control.draining { daemon += ", draining (submit refuses new jobs; the daemon exits when the queue is done)" }
+            var out = "daemon: \(daemon)\n"
+            out += "current: " + (o.current.map(Format.line) ?? "none") + "\n"
+            let n = Dictionary(o.counts.map { ($0.state, $0.jobs) }, uniquingKeysWith: { a, _ in a })
+            out += "waiting: \(n[.queued] ?? 0) queued, \(n[.deferred] ?? 0) deferred, \(n[.held] ?? 0) held\n"
+            out += "finished: \(n[.completed] ?? 0) completed, \(n[.failed] ?? 0) failed, \(n[.cancelled] ?? 0) cancelled\n"
+            Sys.print(out)
         }
     }
 }

@@ -42,7 +42,7 @@ final class RetryTests: XCTestCase {
         try fakeRenderer(succeedOn: 3, failure: #"echo '{"event":"error","code":"io","message":"write: No space left on device","transient":true}'; exit 75"#)
         let id = try submit()
         _ = try h.startDaemon()
-        let waiting = try h.waitFor(id) { $0["nextAttemptAt"] != nil && $0["state"] as? String == "queued" }
+        let waiting = try h.waitFor(id) { $0["nextAttemptAt"] != nil && $0["state"] as? String == "deferred" }
         XCTAssertEqual((waiting["error"] as? [String: Any])?["code"] as? String, "io", "the last attempt's error is shown while waiting")
         let w = try h.run(["wait", "--timeout", "30", id])
         XCTAssertEqual(w.status, 0, w.stdout + w.stderr)
@@ -51,8 +51,9 @@ final class RetryTests: XCTestCase {
         XCTAssertNil(s["error"], "a completed job carries no error")
         let starts = try String(contentsOfFile: h.path("starts"), encoding: .utf8).split(separator: "\n").compactMap { Double($0) }
         XCTAssertEqual(starts.count, 3)
-        XCTAssertGreaterThanOrEqual(starts[1] - starts[0], 0.35, "first retry waits retryBackoffSeconds")
-        XCTAssertGreaterThanOrEqual(starts[2] - starts[1], 0.75, "the delay doubles")
+        // With jitter a delay is between half the nominal one and all of it: 0.2–0.4 s, then 0.4–0.8 s.
+        XCTAssertGreaterThanOrEqual(starts[1] - starts[0], 0.2, "first retry waits at least half retryBackoffSeconds")
+        XCTAssertGreaterThanOrEqual(starts[2] - starts[1], 0.4, "the delay doubles")
         XCTAssertEqual(try String(contentsOfFile: h.path("out/o.mp3"), encoding: .utf8), "ID3fake")
     }
 

@@ -20,6 +20,7 @@ public final class Daemon {
     private struct Running {
         var id: JobID
         var job: Job
+        var policy: RetryPolicy
         var child: RenderChild
         var record: StatusSidecar
         var temp: String
@@ -34,8 +35,14 @@ public final class Daemon {
     public let options: Options
     private var settings = SpoolSettings()
     private var pending = PendingQueue()
-    /// Jobs waiting out a retry delay, with when (monotonic) they may start.
-    private var deferred: [JobID: Double] = [:]
+    /// Queued jobs that may not start yet, with when (monotonic) to look again and why.
+    private var deferred: [JobID: Deferral] = [:]
+    /// The scheduling fields of queued jobs (a job file never changes while it waits).
+    private var schedules: [JobID: JobSchedule] = [:]
+    /// Priorities set by `exportctl priority` (`priority/ID`).
+    private var overrides: [JobID: Int] = [:]
+    /// `pause` and `drain`, from `control/`.
+    private var control = QueueControl()
     private var current: Running?
     private var stopping = false
     private var lastRescan = 0.0
@@ -51,7 +58,7 @@ public final class Daemon {
     /// Runs until SIGTERM/SIGINT (or, with `once`, until the queue is empty).
     public func run() throws(SpoolError) {
         do { settings = try spool.settings() } catch { throw .settings(error) }
-        do { if !spool.exists { try spool.create() } } catch { throw .system(error) }
+        do { try spool.ensureLayout() } catch { throw .system(error) }
         guard access(options.renderer, X_OK) == 0 else {
             throw .system(SystemError("cannot run the renderer", options.renderer, errno: errno))
         }
@@ -67,17 +74,27 @@ public final class Daemon {
         do { try recover() } catch { throw .system(error) }
         let watcher: DirectoryWatcher
         // Watch first, then scan: a job arriving in between is seen by one or the other.
-        do { watcher = try DirectoryWatcher(directories: [spool.path("queue"), spool.path("cancel")]) } catch { throw .system(error) }
+        do {
+            watcher = try DirectoryWatcher(directories: [spool.path("queue"), spool.path("cancel"), spool.path("priority"), spool.path("control")],
+                                           mask: UInt32(IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE | IN_DELETE))
+        } catch { throw .system(error) }
         if !watcher.isReliable { log("note: \(spool.root) is on a network filesystem; polling every second") }
         rescan()
-        log("exportctl daemon \(getpid()) watching \(spool.root)" + (options.once ? " (until the queue is empty)" : ""))
+        log("exportctl daemon \(getpid()) watching \(spool.root)" + (options.once ? " (until the queue is empty)" : "")
+            + (control.paused ? "; paused" : "") + (control.draining ? "; draining" : ""))
 
         while true {
             if current == nil && !stopping {
                 startNext()
-                if current == nil && options.once {
+                if current == nil && (options.once || control.draining) && finishedQueue() {
                     rescan()
-                    if pending.isEmpty { break }
+                    if finishedQueue() {
+                        if control.draining && !options.once {
+                            do { try QueueControl.set(.draining, false, in: spool) } catch { log("cannot remove \(spool.controlPath(.draining)): \(error)") }
+                            log("exportctl daemon \(getpid()): the queue is drained")
+                        }
+                        break
+                    }
                     continue
                 }
             }
@@ -90,7 +107,7 @@ public final class Daemon {
             if let c = current, !c.child.eofSeen { fds.append(pollfd(fd: c.child.eventFD, events: Int16(POLLIN), revents: 0)) }
             let now = Clock.monotonic()
             var timeout: Double = current != nil ? 0.25 : max(0, lastRescan + settings.rescanSeconds - now)
-            if let due = deferred.values.min() { timeout = min(timeout, max(0, due - now)) }
+            if current == nil && !control.paused, let due = deferred.values.map(\.due).min() { timeout = min(timeout, max(0, due - now)) }
             if !watcher.isReliable { timeout = min(timeout, 1) }
             timeout = min(timeout, upkeep.secondsUntilDue(settings.upkeep))
             let n = poll(&fds, nfds_t(fds.count), Int32(min(timeout, 3600) * 1000))
@@ -100,9 +117,7 @@ public final class Daemon {
             if fds[1].revents != 0 { handleEvents(watcher) }
             if watcher.needsRescan { watcher.clearRescan(); rescan() }
             if current != nil { pumpChild() }
-            if let c = current, let limit = settings.timeoutSeconds, Clock.monotonic() - c.startedMono > limit {
-                stopCurrent(as: .failed, code: "timeout", message: "the render took longer than the spool's timeout of \(fmt(limit)) s and was stopped")
-            }
+            if let c = current, let limit = c.policy.timeout, Clock.monotonic() - c.startedMono > limit { timeOutCurrent(limit) }
             if current == nil, Clock.monotonic() >= lastRescan + settings.rescanSeconds || !watcher.isReliable { rescan() }
         }
         upkeep.tick(settings.upkeep)  // the metrics file shows the last job's end
@@ -126,7 +141,14 @@ public final class Daemon {
     /// requests inotify may have missed, and rereads settings.json.
     private func rescan() {
         lastRescan = Clock.monotonic()
-        if let ids = try? spool.ids(in: .queued) { pending.replace(with: ids) }
+        control = QueueControl(spool: spool)
+        readOverrides()
+        if let ids = try? spool.ids(in: .queued) {
+            let present = Set(ids)
+            deferred = deferred.filter { present.contains($0.key) }
+            schedules = schedules.filter { present.contains($0.key) }
+            pending.replace(with: ids.filter { deferred[$0] == nil }.map { ($0, priority(of: $0)) })
+        }
         for name in (try? Sys.listDirectory(spool.path("cancel"))) ?? [] {
             if let id = JobID(name) { handleCancelRequest(id) }
         }
@@ -138,7 +160,13 @@ public final class Daemon {
     private func handleEvents(_ watcher: DirectoryWatcher) {
         for e in watcher.read() {
             if e.directory.hasSuffix("/queue") {
-                if e.name.hasSuffix(".json"), let id = JobID(String(e.name.dropLast(5))) { pending.insert(id) }
+                if e.name.hasSuffix(".json"), let id = JobID(String(e.name.dropLast(5))) { enqueue(id) }
+            } else if e.directory.hasSuffix("/priority") {
+                if let id = JobID(e.name) { priorityChanged(id) }
+            } else if e.directory.hasSuffix("/control") {
+                let was = control
+                control = QueueControl(spool: spool)
+                if control != was { log("exportctl daemon: " + (control.paused ? "paused" : "running") + (control.draining ? ", draining" : "")) }
             } else if let id = JobID(e.name) {
                 handleCancelRequest(id)
             }
@@ -170,17 +198,28 @@ public final class Daemon {
         }
     }
 
-    /// Claims the oldest queued job that is not waiting to retry and starts its render.
+    /// Claims the first queued job (by priority, then id) that may start now
+    /// and starts its render; none while paused.
     private func startNext() {
+        if control.paused { return }
         let now = Clock.monotonic()
-        for (id, due) in deferred where due <= now {
+        for (id, d) in deferred where d.due <= now {
             deferred[id] = nil
-            pending.insert(id)
+            enqueue(id)
         }
         while current == nil, let id = pending.popFirst() {
             if deferred[id] != nil { continue }
+            if let nb = schedule(of: id).notBefore {
+                let wait = nb - Clock.now()
+                // Looked at again at least every minute, so a clock set forward or back is noticed.
+                if wait > 0 { deferred[id] = Deferral(due: now + min(wait, 60), why: .notBefore); continue }
+            }
             if let wait = retryDelay(id), wait > 0 {
-                deferred[id] = now + wait
+                deferred[id] = Deferral(due: now + wait, why: .retry)
+                continue
+            }
+            if let job = try? spool.readJob(id, .queued), let why = DiskAdmission.refusal(for: job, marginMB: settings.diskMarginMB) {
+                deferForDisk(id, job, why)
                 continue
             }
             if let r = claim(id) { current = r }
@@ -209,7 +248,7 @@ public final class Daemon {
             if error.errno != ENOENT {
                 // A read-only or broken filesystem: try again later, not in a loop.
                 log("\(id) cannot be claimed: \(error)")
-                deferred[id] = Clock.monotonic() + max(1, settings.retryBackoffSeconds)
+                deferred[id] = Deferral(due: Clock.monotonic() + max(1, settings.retryBackoffSeconds), why: .claim)
             }
             return nil
         }
@@ -235,13 +274,16 @@ public final class Daemon {
         record.stage = "starting"
         record.error = nil
         record.nextAttemptAt = nil
+        record.deferredReason = nil
+        record.priority = priority(of: id)
+        schedules[id] = nil
         do { try record.write(to: spool, durable: true) } catch {
             // A full disk or an I/O error: put the job back and leave it a
             // while, or the rename back (an inotify event) would claim it again at once.
             let wait = max(1, settings.retryBackoffSeconds)
             log("\(id): cannot record the start (\(error)); putting it back for \(fmt(wait)) s")
             try? Sys.rename(spool.jobPath(id, .processing), src)
-            deferred[id] = Clock.monotonic() + wait
+            deferred[id] = Deferral(due: Clock.monotonic() + wait, why: .claim)
             return nil
         }
         let temp = Spool.tempOutputPath(for: job, id: id)
@@ -253,7 +295,7 @@ public final class Daemon {
             return nil
         }
         log("\(id) processing (attempt \(record.attempts)): \(job.kind.rawValue) → \(job.output)")
-        let running = Running(id: id, job: job, child: child, record: record, temp: temp, startedMono: Clock.monotonic(), lastWrite: Clock.monotonic())
+        let running = Running(id: id, job: job, policy: RetryPolicy(job: job, settings: settings), child: child, record: record, temp: temp, startedMono: Clock.monotonic(), lastWrite: Clock.monotonic())
         if Sys.exists(spool.cancelPath(id)) {
             // A cancel request raced the claim.
             current = running
@@ -325,21 +367,24 @@ public final class Daemon {
 
     private func fail(_ record: StatusSidecar, _ job: Job, code: String, message: String, transient: Bool, _ renderSeconds: Double?) {
         var r = record
+        let policy = RetryPolicy(job: job, settings: settings)
         r.error = .init(code: code, message: message)
-        if transient && r.attempts < settings.maxAttempts && !stopping {
-            let delay = settings.backoff(afterAttempts: r.attempts)
-            r.state = .queued
+        r.recordAttempt(code: code, message: message)
+        if transient && r.attempts < policy.maxAttempts && !stopping {
+            let delay = policy.delay(afterAttempts: r.attempts, random: RetryPolicy.random())
+            r.state = .deferred
             r.progress = 0
             r.startedAt = nil
             r.finishedAt = nil
             r.stage = "waiting to retry"
-            r.nextAttemptAt = Clock.now() + delay
+            r.nextAttemptAt = r.history.last!.at + delay
+            r.deferredReason = "attempt \(r.attempts) of \(policy.maxAttempts) failed (\(code)); next attempt at \(Clock.iso8601(r.nextAttemptAt!))"
             do {
                 try r.write(to: spool, durable: true)
                 try Sys.rename(spool.jobPath(r.id, .processing), spool.jobPath(r.id, .queued))
                 try Sys.fsyncDirectory(spool.path("queue"))
-                deferred[r.id] = Clock.monotonic() + delay
-                log("\(r.id) will be retried in \(fmt(delay)) s (attempt \(r.attempts) of \(settings.maxAttempts) failed: \(message))")
+                deferred[r.id] = Deferral(due: Clock.monotonic() + delay, why: .retry)
+                log("\(r.id) will be retried in \(fmt((delay * 1000).rounded() / 1000)) s (attempt \(r.attempts) of \(policy.maxAttempts) failed: \(message))")
             } catch {
                 log("\(r.id): cannot requeue: \(error)")
             }
@@ -350,6 +395,23 @@ public final class Daemon {
             log("\(r.id): cannot record failure: \(error)")
         }
         log("\(r.id) failed: \(code): \(message)")
+    }
+
+    /// Stops the render in hand at its deadline: the whole process group
+    /// killed, the temp output removed, and the job retried (with
+    /// `retryOnTimeout`) or failed with `timeout`.
+    private func timeOutCurrent(_ limit: Double) {
+        guard let c = current else { return }
+        current = nil
+        c.child.kill(SIGKILL)
+        _ = c.child.reap(blocking: true)
+        try? Sys.removeOutput(c.temp)
+        var r = c.record
+        r.finishedAt = Clock.now()
+        r.stage = nil
+        let retried = c.policy.retryOnTimeout ? "" : " (set \"retryOnTimeout\": true to retry it)"
+        fail(r, c.job, code: "timeout", message: "the render ran longer than \(c.policy.timeoutSource) of \(fmt(limit)) s and was stopped\(retried)",
+             transient: c.policy.retryOnTimeout, Clock.monotonic() - c.startedMono)
     }
 
     /// Kills the render in hand and ends the job as cancelled or failed.
@@ -364,6 +426,7 @@ public final class Daemon {
         r.stage = nil
         r.finishedAt = Clock.now()
         r.error = .init(code: code, message: message)
+        r.recordAttempt(code: code, message: message)
         do { try spool.conclude(r, from: .processing, userHash: c.job.userHash, renderSeconds: Clock.monotonic() - c.startedMono) } catch {
             log("\(c.id): cannot record \(state.rawValue): \(error)")
         }
@@ -394,5 +457,71 @@ public final class Daemon {
         } catch {
             log("\(c.id): cannot requeue at shutdown: \(error); it will be recovered at the next start")
         }
+    }
+
+    // MARK: - scheduling
+
+    /// Why a queued job is not started yet.
+    private struct Deferral {
+        enum Why { case retry, notBefore, disk, claim }
+        /// Monotonic time to look at it again.
+        var due: Double
+        var why: Why
+    }
+
+    /// Adds a job that appeared in `queue/` at its place (unless it is deferred).
+    private func enqueue(_ id: JobID) {
+        guard deferred[id] == nil, Sys.exists(spool.jobPath(id, .queued)) else { return }
+        pending.insert(id, priority: priority(of: id))
+    }
+
+    /// The scheduling fields of a queued job, read once; defaults if its file is unreadable (the claim fails it).
+    private func schedule(of id: JobID) -> JobSchedule {
+        if let s = schedules[id] { return s }
+        var s = JobSchedule()
+        let p = spool.jobPath(id, .queued)
+        if let bytes = try? Sys.readFile(p, limit: Job.maxStoredBytes), let root = try? JSONParser.parse(bytes),
+           let read = try? JobDecoder(mode: .stored, baseDirectory: "/", checkFiles: false).scheduleOptions(root, name: p) {
+            s = read
+            schedules[id] = s
+        }
+        return s
+    }
+
+    private func priority(of id: JobID) -> Int { overrides[id] ?? schedule(of: id).priority }
+
+    private func readOverrides() {
+        overrides = [:]
+        for name in (try? Sys.listDirectory(spool.path("priority"))) ?? [] {
+            if let id = JobID(name), let p = spool.priorityOverride(id) { overrides[id] = p }
+        }
+    }
+
+    /// `exportctl priority` wrote or removed `priority/ID`: the job moves to its new place.
+    private func priorityChanged(_ id: JobID) {
+        overrides[id] = spool.priorityOverride(id)
+        if pending.contains(id) { pending.insert(id, priority: priority(of: id)) }
+    }
+
+    /// Leaves a job in the queue until its output's filesystem has room,
+    /// looking again every second; the reason goes in its sidecar once.
+    private func deferForDisk(_ id: JobID, _ job: Job, _ why: String) {
+        deferred[id] = Deferral(due: Clock.monotonic() + 1, why: .disk)
+        var r = StatusSidecar.read(id, in: spool) ?? StatusSidecar(queued: job, id: id)
+        guard r.state != .deferred || r.deferredReason == nil || r.nextAttemptAt != nil else { return }
+        r.state = .deferred
+        r.nextAttemptAt = nil
+        r.deferredReason = why
+        r.stage = nil
+        try? r.write(to: spool, durable: false)
+        log("\(id) deferred: \(why)")
+    }
+
+    /// Whether nothing is left for `--once` or a drain to wait for: nothing
+    /// may start now and no job waits to be retried. Jobs held, waiting for
+    /// their `notBefore` time or for disk space stay queued for a later daemon.
+    private func finishedQueue() -> Bool {
+        if control.paused { return options.once }
+        return pending.isEmpty && !deferred.values.contains { $0.why == .retry || $0.why == .claim }
     }
 }

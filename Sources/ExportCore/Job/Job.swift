@@ -32,6 +32,8 @@ public struct Job: Sendable, Equatable {
     public var userHash: String?
     /// Seconds since the epoch.
     public var submittedAt: Double?
+    /// Retries, deadline, priority and earliest start.
+    public var schedule = JobSchedule()
 
     public init(kind: JobKind, input: String, output: String, start: Double? = nil, duration: Double? = nil,
                 overwrite: Bool = false, mp3: MP3Options = MP3Options(), mp4: MP4Options = MP4Options()) {
@@ -67,6 +69,7 @@ public struct Job: Sendable, Equatable {
         }
         if kind == .mp4 { pairs += mp4.storedPairs }
         if kind == .carousel { pairs += carousel.storedPairs }
+        pairs += schedule.storedPairs
         pairs += [
             ("idempotencyKey", idempotencyKey.map { .string($0) }),
             ("userHash", userHash.map { .string($0) }),

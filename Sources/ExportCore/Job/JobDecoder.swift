@@ -62,6 +62,7 @@ public struct JobDecoder: Sendable {
         case .mp4: allowed.formUnion(JobDecoder.mp4Fields)
         case .carousel: allowed.formUnion(JobDecoder.carouselFields); allowed.subtract(["input", "start", "duration"])
         }
+        allowed.formUnion(JobDecoder.scheduleFields)
         if mode == .stored { allowed.formUnion(JobDecoder.storedFields); allowed.remove("user") }
         for (key, _) in members where !allowed.contains(key) {
             let hint = nearest(key, in: allowed).map { "; did you mean \"\($0)\"?" } ?? ""
@@ -82,6 +83,7 @@ public struct JobDecoder: Sendable {
         if kind == .mp3 { job.mp3 = try mp3Options(root, name: name) }
         if kind == .mp4 { job.mp4 = try mp4Options(root, name: name, hasInput: hasInput) }
         if kind == .carousel { job.carousel = try carouselOptions(root, name: name) }
+        job.schedule = try scheduleOptions(root, name: name)
         if let v = root["user"] {
             guard let s = v.stringValue, !s.isEmpty, s.utf8.count <= 256 else {
                 throw fail("user", "expected a non-empty string of at most 256 bytes")

@@ -90,7 +90,7 @@ public struct KeyIndex: Sendable {
     public func earlier(_ name: String) -> Earlier {
         guard let id = lookup(name), let state = spool.state(of: id) else { return .none }
         switch state {
-        case .queued, .processing: return .pending(id, state)
+        case .queued, .deferred, .held, .processing: return .pending(id, state)
         case .completed:
             guard let job = try? spool.readJob(id, .completed), let record = StatusSidecar.read(id, in: spool) else { return .none }
             return KeyIndex.outputMatches(job: job, record: record) ? .done(id) : .none

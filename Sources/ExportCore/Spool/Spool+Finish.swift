@@ -16,7 +16,7 @@ extension Spool {
         guard Sys.exists(jobPath(record.id, from)) else { return false }
         let finished = record.finishedAt ?? Clock.now()
         let log = AnalyticsLog(path: analyticsPath)
-        let attempt = max(1, record.attempts)
+        let attempt = max(1, record.overallAttempt)
         if try !log.hasRecent(id: record.id.rawValue, attempt: attempt, outcome: record.state.rawValue) {
             try log.append(.init(
                 time: finished, id: record.id.rawValue, attempt: attempt, kind: record.kind.rawValue,
@@ -32,14 +32,15 @@ extension Spool {
             throw error
         }
         try Sys.fsyncDirectory(path(record.state.directory))
+        try? Sys.unlink(priorityPath(record.id))  // a finished job has no place in the queue
         return true
     }
 
     /// Cancels a queued job: the rename out of `queue/` decides the race with
     /// the daemon's claim. Returns false when the job was not queued.
-    public func cancelQueued(_ id: JobID) throws(SystemError) -> Bool {
+    public func cancelQueued(_ id: JobID, from: JobState = .queued) throws(SystemError) -> Bool {
         do {
-            try Sys.renameNoReplace(jobPath(id, .queued), jobPath(id, .cancelled))
+            try Sys.renameNoReplace(jobPath(id, from), jobPath(id, .cancelled))
         } catch {
             if error.errno == ENOENT { return false }
             throw error
@@ -52,10 +53,13 @@ extension Spool {
         record.position = nil
         record.finishedAt = Clock.now()
         record.stage = nil
-        record.error = StatusSidecar.Failure(code: "cancelled", message: "cancelled while queued")
+        record.nextAttemptAt = nil
+        record.deferredReason = nil
+        record.error = StatusSidecar.Failure(code: "cancelled", message: from == .held ? "cancelled while held" : "cancelled while queued")
+        try? Sys.unlink(priorityPath(id))
         try record.write(to: self, durable: true)
         try AnalyticsLog(path: analyticsPath).append(.init(
-            time: record.finishedAt!, id: id.rawValue, attempt: max(1, record.attempts), kind: record.kind.rawValue,
+            time: record.finishedAt!, id: id.rawValue, attempt: max(1, record.overallAttempt), kind: record.kind.rawValue,
             outcome: "cancelled", userHash: job?.userHash, queueSeconds: max(0, record.finishedAt! - record.submittedAt),
             errorCode: "cancelled"))
         return true

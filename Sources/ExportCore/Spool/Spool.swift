@@ -4,11 +4,14 @@ import Glibc
 ///
 /// ```
 /// SPOOL/tmp/          submit writes here first
-/// SPOOL/queue/ID.json waiting (FIFO by name)
+/// SPOOL/queue/ID.json waiting (by priority, then FIFO by name)
+/// SPOOL/held/ID.json  parked by `exportctl hold`
 /// SPOOL/running/      claimed by the daemon
 /// SPOOL/done/ failed/ cancelled/
 /// SPOOL/status/ID.json  the status sidecar
 /// SPOOL/cancel/ID     a cancel request for a running job
+/// SPOOL/priority/ID   a priority set by `exportctl priority`
+/// SPOOL/control/paused, control/draining  set by pause and drain
 /// SPOOL/analytics.jsonl  one line per finished job
 /// SPOOL/templates/NAME.json  job templates (made by the user)
 /// SPOOL/keys/H        the idempotency index (see KeyIndex)
@@ -43,7 +46,7 @@ public struct Spool: Sendable {
     public func cancelPath(_ id: JobID) -> String { root + "/cancel/" + id.rawValue }
     public var analyticsPath: String { root + "/analytics.jsonl" }
 
-    static let directories = ["tmp", "queue", "running", "done", "failed", "cancelled", "status", "cancel"]
+    static let directories = ["tmp", "queue", "held", "running", "done", "failed", "cancelled", "status", "cancel", "priority", "control"]
 
     /// Whether the spool has been created.
     public var exists: Bool { Sys.exists(root + "/queue") }
@@ -55,6 +58,14 @@ public struct Spool: Sendable {
         for d in Spool.directories { try Sys.mkdir(path(d)) }
         try Sys.fsyncDirectory(PathRules.directory(of: root))
         _ = try secret()  // fsyncs the spool directory itself
+    }
+
+    /// Creates the directories a spool made by an older version lacks.
+    public func ensureLayout() throws(SystemError) {
+        if !exists { try create(); return }
+        var made = false
+        for d in Spool.directories where !Sys.exists(path(d)) { try Sys.mkdir(path(d)); made = true }
+        if made { try Sys.fsyncDirectory(root) }
     }
 
     private func makeParents(_ dir: String) throws(SystemError) {
@@ -106,25 +117,20 @@ public struct Spool: Sendable {
 
     /// The state a job is in, from the directory its file sits in; nil if unknown.
     public func state(of id: JobID) -> JobState? {
-        for s in [JobState.queued, .processing, .completed, .failed, .cancelled] where Sys.exists(jobPath(id, s)) {
+        for s in JobState.allCases where Sys.exists(jobPath(id, s)) {
             return s
         }
         // A job moves between directories by rename; look once more in case it moved under us.
-        for s in [JobState.queued, .processing, .completed, .failed, .cancelled] where Sys.exists(jobPath(id, s)) {
+        for s in JobState.allCases where Sys.exists(jobPath(id, s)) {
             return s
         }
         return nil
     }
 
-    /// 1-based place of a queued job in the queue (FIFO by id).
+    /// 1-based place of a queued job in the order the daemon starts them
+    /// (priority, then id); nil when it is not queued or may not start yet.
     public func position(of id: JobID) throws(SystemError) -> Int? {
-        let names = try Sys.listDirectory(root + "/queue")
-        let key = id.rawValue + ".json"
-        var ahead = 0, found = false
-        for n in names where n.hasSuffix(".json") && JobID.isValid(n.dropLast(5)) {
-            if n == key { found = true } else if n < key { ahead += 1 }
-        }
-        return found ? ahead + 1 : nil
+        try QueueSnapshot(spool: self).position(of: id)
     }
 
     /// Reads the stored job file of `id` in `state`.

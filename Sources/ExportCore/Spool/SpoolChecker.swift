@@ -21,6 +21,7 @@ public struct SpoolChecker {
             case unknownFile = "unknown-file"
             case staleKey = "stale-key"
             case missingKey = "missing-key"
+            case stalePriority = "stale-priority"
         }
 
         public var kind: Kind
@@ -67,6 +68,8 @@ public struct SpoolChecker {
         var where_: [JobID: [JobState]] = [:]
         for state in JobState.allCases {
             let dir = spool.path(state.directory)
+            // held/ is newer than some spools: none is as good as an empty one.
+            if state == .held && !Sys.exists(dir) { continue }
             for name in try Sys.listDirectory(dir) {
                 guard name.hasSuffix(".json"), let id = JobID(String(name.dropLast(5))) else {
                     note(.unknownFile, dir + "/" + name, "not a job file; left alone")
@@ -106,6 +109,16 @@ public struct SpoolChecker {
             }
         }
 
+        // Priorities set for jobs that are no longer waiting.
+        for name in (try? Sys.listDirectory(spool.path("priority"))) ?? [] {
+            let id = JobID(name)
+            let state = id.flatMap { spool.state(of: $0) }
+            if state?.isWaiting == true { continue }
+            if state == .processing && !runningAreOrphans { continue }
+            if repair { try Sys.unlink(spool.path("priority/" + name)) }
+            note(.stalePriority, spool.path("priority/" + name), "a priority for a job that is \(state?.rawValue ?? "unknown")", "removed")
+        }
+
         // Temps of dead processes.
         for (p, problem) in try staleTemps(now: Clock.now()) {
             if repair { try Sys.unlink(p) }
@@ -114,7 +127,7 @@ public struct SpoolChecker {
 
         // Sidecars and output temps, against the jobs that exist now.
         var jobs: [JobID: JobState] = [:]
-        for state in JobState.allCases { for id in try spool.ids(in: state) { jobs[id] = state } }
+        for state in JobState.allCases { for id in try spool.ids(in: state) { jobs[id] = state } }  // ids(in:) takes a missing held/ as empty
         for name in try Sys.listDirectory(spool.path("status")) {
             guard name.hasSuffix(".json"), let id = JobID(String(name.dropLast(5))) else { continue }
             if jobs[id] == nil {
@@ -166,11 +179,12 @@ public struct SpoolChecker {
 
     private func rank(_ s: JobState) -> Int {
         switch s {
-        case .queued: return 0
-        case .processing: return 1
-        case .cancelled: return 2
-        case .failed: return 3
-        case .completed: return 4
+        case .queued, .deferred: return 0
+        case .held: return 1
+        case .processing: return 2
+        case .cancelled: return 3
+        case .failed: return 4
+        case .completed: return 5
         }
     }
 
@@ -214,7 +228,11 @@ public struct SpoolChecker {
             try spool.conclude(record, from: .processing, userHash: job.userHash)
             return "recovered as \(record.state.rawValue)"
         }
-        if record.attempts >= settings.maxAttempts {
+        let maxAttempts = job.schedule.attempts ?? settings.maxAttempts
+        if record.state == .processing {
+            record.recordAttempt(code: "interrupted", message: "the daemon stopped during the attempt (killed, or the machine restarted)")
+        }
+        if record.attempts >= maxAttempts {
             record.state = .failed
             record.finishedAt = Clock.now()
             record.error = .init(code: "interrupted", message: "the render was interrupted \(record.attempts) times (daemon killed or machine restarted); giving up")

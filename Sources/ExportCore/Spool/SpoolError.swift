@@ -15,6 +15,10 @@ public enum SpoolError: Error, Sendable, CustomStringConvertible {
     case system(SystemError)
     /// settings.json is invalid (exit 78, EX_CONFIG).
     case settings(JobError)
+    /// `exportctl drain` is in progress: nothing new is accepted (exit 75).
+    case draining
+    /// The job moved between states three times while being changed (exit 75).
+    case changing(String)
 
     public var description: String {
         switch self {
@@ -25,6 +29,8 @@ public enum SpoolError: Error, Sendable, CustomStringConvertible {
         case let .unknownJob(id): return "no job '\(id)' in this spool"
         case let .system(e): return e.description
         case let .settings(e): return e.description
+        case .draining: return "the spool is draining (exportctl drain): no new jobs are accepted until the daemon has finished the queue and exited, or 'exportctl resume' is run"
+        case let .changing(id): return "\(id) kept changing state; try again"
         }
     }
 }

@@ -19,11 +19,14 @@ public struct SpoolSettings: Sendable, Equatable {
     public var renderLimits = RenderLimits()
     /// Retention, the daemon's periodic sweep and the metrics file (`Retention`, `MetricsFile`).
     public var upkeep = UpkeepSettings()
+    /// MiB that must stay free on an output's filesystem, beyond the job's
+    /// estimated size, before the daemon starts the job (0: only the estimate).
+    public var diskMarginMB = 100
 
     public init() {}
 
     static let fields = Set<String>(["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds", "retryBackoffSeconds", "renderLimits",
-                                     "maxQueuedPerUser", "maxRendersPerUserPerDay"])
+                                     "maxQueuedPerUser", "maxRendersPerUserPerDay", "diskMarginMB"])
         .union(UpkeepSettings.fields)
 
     /// The delay before attempt `attempts + 1`, after `attempts` failed ones.
@@ -72,6 +75,9 @@ public struct SpoolSettings: Sendable, Equatable {
                 s.renderLimits = try RenderLimits.parse(v, name: name)
             case _ where UpkeepSettings.fields.contains(k):
                 try s.upkeep.parse(k, v, name: name)
+            case "diskMarginMB":
+                guard let i = v.intValue, i >= 0, i <= 1 << 30 else { throw JobError(file: name, field: k, message: "expected a whole number of MiB ≥ 0") }
+                s.diskMarginMB = Int(i)
             default: break
             }
         }

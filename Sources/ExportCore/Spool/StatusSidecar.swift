@@ -39,6 +39,18 @@ public struct StatusSidecar: Sendable, Equatable {
     public var error: Failure?
     /// When a job waiting to retry may start again (seconds since the epoch).
     public var nextAttemptAt: Double?
+    /// The priority the job is started by (its own, or one set by `exportctl priority`).
+    public var priority: Int = 0
+    /// The job's `notBefore` (seconds since the epoch).
+    public var notBefore: Double?
+    /// Why a deferred job may not start yet.
+    public var deferredReason: String?
+    /// Each attempt that did not complete, oldest first (at most `maxHistory`).
+    public var history: [Attempt] = []
+    /// Attempts made before the last `exportctl retry` (they do not count towards `attempts`).
+    public var earlierAttempts: Int = 0
+    /// How many times `exportctl retry` has put the job back in the queue.
+    public var retried: Int = 0
 
     /// The record of a job that has not started yet.
     public init(queued job: Job, id: JobID) {
@@ -51,6 +63,8 @@ public struct StatusSidecar: Sendable, Equatable {
         submittedAt = job.submittedAt ?? id.timestamp
         input = job.input
         output = Output(path: job.output)
+        priority = job.schedule.priority
+        notBefore = job.schedule.notBefore
     }
 
     public func json() -> JSONValue {
@@ -75,7 +89,7 @@ public struct StatusSidecar: Sendable, Equatable {
             ("mediaSeconds", mediaSeconds.map { .double($0) }),
             ("nextAttemptAt", nextAttemptAt.map { .string(Clock.iso8601($0)) }),
             ("error", error.map { .object([("code", .string($0.code)), ("message", .string($0.message))]) }),
-        ])
+        ] + schedulePairs)
     }
 
     public init?(json v: JSONValue) {
@@ -101,6 +115,7 @@ public struct StatusSidecar: Sendable, Equatable {
         if let e = v["error"], let c = e["code"]?.stringValue, let m = e["message"]?.stringValue {
             error = Failure(code: c, message: m)
         }
+        readSchedule(v)
     }
 
     /// Writes the sidecar into `spool` atomically; `durable` adds the fsyncs
@@ -132,7 +147,8 @@ public struct StatusSidecar: Sendable, Equatable {
 extension Spool {
     /// The current status of a job: its sidecar, with the state taken from
     /// the directory the job sits in (the truth) and a live queue position.
-    public func status(of id: JobID, withPosition: Bool = true) throws(SpoolError) -> StatusSidecar {
+    /// - Parameter snapshot: a look at the queue already taken (one for many jobs, as `list` does).
+    public func status(of id: JobID, withPosition: Bool = true, snapshot: QueueSnapshot? = nil) throws(SpoolError) -> StatusSidecar {
         guard let state = state(of: id) else { throw .unknownJob(id.rawValue) }
         var record: StatusSidecar
         if let s = StatusSidecar.read(id, in: self) {
@@ -153,10 +169,19 @@ extension Spool {
             }
         }
         record.state = state
-        if state == .queued && withPosition {
-            do { record.position = try position(of: id) } catch { throw .system(error) }
-        } else {
-            record.position = nil
+        record.position = nil
+        if state == .queued {
+            let snap: QueueSnapshot
+            if let snapshot { snap = snapshot } else {
+                do throws(SystemError) { snap = try QueueSnapshot(spool: self, withOrder: withPosition) } catch { throw .system(error) }
+            }
+            snap.apply(to: &record, withPosition: withPosition)
+        } else if state == .held {
+            (record.priority, record.notBefore) = schedule(of: id, in: .held)
+            record.deferredReason = nil
+            record.nextAttemptAt = nil
+        } else if state != .processing {
+            record.deferredReason = nil
         }
         return record
     }

@@ -42,6 +42,7 @@ public struct Submitter {
         var duplicateOf: [Int: Int] = [:]  // a key repeated within this batch → its first use
         do {
             if !spool.exists { try spool.create() }
+            if QueueControl(spool: spool).draining { throw SpoolError.draining }
             let salt = jobs.contains { $0.user != nil } ? try spool.secret() : []
             for i in jobs.indices {
                 if let user = jobs[i].user { jobs[i].userHash = SHA256.hex(SHA256.hmac(key: salt, message: Array(user.utf8))) }
