@@ -11,10 +11,11 @@ export PATH := $(PATH):/opt/swift/usr/bin
 
 # Debian 12 packages: the FFmpeg, json-c, libass, fontconfig, libcrypto and libdeflate libraries to build against (and a font), the
 # ffmpeg CLI the tests compare with, mandoc for the man page lint, poppler (pdfinfo) for
-# the carousel PDFs, and a CJK font so the Chinese text tests run.
+# the carousel PDFs, and a CJK font so the Chinese text tests run. curl posts https webhooks (at run time);
+# python3 and openssl run and certify the webhook receiver of the tests.
 BUILD_DEBS = pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libjson-c-dev \
-  libass-dev libfontconfig-dev fonts-dejavu-core libssl-dev libdeflate-dev
-TEST_DEBS = ffmpeg mandoc strace poppler-utils fonts-wqy-microhei
+  libass-dev libfontconfig-dev fonts-dejavu-core libssl-dev libdeflate-dev curl
+TEST_DEBS = ffmpeg mandoc strace poppler-utils fonts-wqy-microhei python3 openssl
 BENCH_DEBS = hyperfine nq valgrind time
 
 RELEASE = $(SWIFT) build -c release --static-swift-stdlib

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/file.h>
@@ -82,6 +83,41 @@ static inline int cspoolsys_spawn(pid_t *pid, const char *path, char *const argv
     if (stdin_fd >= 0) posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
     else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1);
+    rc = posix_spawn(pid, path, &fa, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+// eventfd(2) for the daemon to wake and stop its notification thread (a
+// counter, not a pipe: nothing to fill, and no pipe2 in the daemon besides the render's).
+static inline int cspoolsys_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+// glibc declares it only with _GNU_SOURCE (see the top of this file).
+extern int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *actions, const char *path);
+
+// posix_spawn for a notification command (a hook, curl for an https webhook):
+// like cspoolsys_spawn, but stdout and stderr both go to out_fd and the child
+// starts in `dir`, so a hook's output lands in one log and its relative paths
+// mean the same thing whatever the daemon's working directory.
+static inline int cspoolsys_spawn_command(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                                          int stdin_fd, int out_fd, const char *dir) {
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none, all;
+    int rc;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+    if (dir) posix_spawn_file_actions_addchdir_np(&fa, dir);
     rc = posix_spawn(pid, path, &fa, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);

@@ -11,7 +11,7 @@ struct Exportctl: ParsableCommand {
         discussion: "See exportctl(1) for job files, the spool layout and exit codes.",
         version: ExportVersion.string,
         subcommands: [Submit.self, Status.self, Wait.self, List.self, Cancel.self, Retry.self, Priority.self, Hold.self, Release.self, Pause.self, Resume.self, Drain.self,
-                      RunDaemon.self, Render.self, StatsCommand.self, Fsck.self, Gc.self, Health.self]
+                      RunDaemon.self, Render.self, StatsCommand.self, Fsck.self, Gc.self, Health.self, Events.self]
     )
 
     /// Accepts the global `--spool DIR` (or `--spool=DIR`) before the

@@ -11,6 +11,7 @@ extension Exportctl {
         @Argument(help: ArgumentHelp("Job ids.", valueName: "id")) var ids: [String]
         @Option(help: ArgumentHelp("Give up after this many seconds (exit 124).", valueName: "seconds")) var timeout: Double?
         @Flag(help: "Print each job's final status as one JSON object per line.") var json = false
+        @Flag(help: "Stream NDJSON events (one line per state change or progress step) until every job is finished.") var follow = false
 
         func validate() throws {
             if ids.isEmpty { throw ValidationError("give at least one job id") }
@@ -18,6 +19,7 @@ extension Exportctl {
         }
 
         func run() throws {
+            if follow { try followJobs(spool: spoolOption.resolved, ids: try parseIDs(ids), timeout: timeout); return }
             try waitForJobs(spool: spoolOption.resolved, ids: try parseIDs(ids), timeout: timeout, json: json, printFinal: true)
         }
     }

@@ -72,6 +72,10 @@ public final class Daemon {
         defer { Glibc.close(sigfd); sigprocmask(SIG_SETMASK, &oldMask, nil) }
 
         do { try recover() } catch { throw .system(error) }
+        // Hooks and webhooks: delivered from SPOOL/outbox/ on a thread of their own.
+        let notifier = Notifier(spool: spool)
+        notifier.start()
+        defer { notifier.stop(drain: options.once && !stopping) }
         let watcher: DirectoryWatcher
         // Watch first, then scan: a job arriving in between is seen by one or the other.
         do {

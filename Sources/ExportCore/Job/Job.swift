@@ -34,6 +34,10 @@ public struct Job: Sendable, Equatable {
     public var submittedAt: Double?
     /// Retries, deadline, priority and earliest start.
     public var schedule = JobSchedule()
+    /// Commands run when the job ends (`hooks`).
+    public var hooks = Hooks()
+    /// Where the final status is posted when the job ends (`notify.url`).
+    public var notify: WebhookURL?
 
     public init(kind: JobKind, input: String, output: String, start: Double? = nil, duration: Double? = nil,
                 overwrite: Bool = false, mp3: MP3Options = MP3Options(), mp4: MP4Options = MP4Options()) {
@@ -72,6 +76,8 @@ public struct Job: Sendable, Equatable {
         pairs += schedule.storedPairs
         pairs += [
             ("idempotencyKey", idempotencyKey.map { .string($0) }),
+            ("hooks", hooks.isEmpty ? nil : hooks.json()),
+            ("notify", notify.map { .object([("url", .string($0.description))]) }),
             ("userHash", userHash.map { .string($0) }),
             ("submittedAt", submittedAt.map { .double($0) }),
         ]

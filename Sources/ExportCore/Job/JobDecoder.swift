@@ -25,7 +25,7 @@ public struct JobDecoder: Sendable {
         self.checkFiles = checkFiles
     }
 
-    static let commonFields: Set<String> = ["kind", "input", "output", "start", "duration", "overwrite", "user", "idempotencyKey"]
+    static let commonFields: Set<String> = ["kind", "input", "output", "start", "duration", "overwrite", "user", "idempotencyKey", "hooks", "notify"]
     static let mp3Fields: Set<String> = ["bitrate", "quality", "sampleRate", "channels", "metadata"]
     static let storedFields: Set<String> = ["id", "userHash", "submittedAt"]
 
@@ -84,6 +84,7 @@ public struct JobDecoder: Sendable {
         if kind == .mp4 { job.mp4 = try mp4Options(root, name: name, hasInput: hasInput) }
         if kind == .carousel { job.carousel = try carouselOptions(root, name: name) }
         job.schedule = try scheduleOptions(root, name: name)
+        try decodeNotifications(root, into: &job, name: name)
         if let v = root["user"] {
             guard let s = v.stringValue, !s.isEmpty, s.utf8.count <= 256 else {
                 throw fail("user", "expected a non-empty string of at most 256 bytes")

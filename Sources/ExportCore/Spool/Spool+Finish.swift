@@ -14,6 +14,8 @@ extension Spool {
         // restart finds the line and does not write a second one. (Written after
         // the move, a crash in between lost the line.)
         guard Sys.exists(jobPath(record.id, from)) else { return false }
+        // Hooks and webhooks are queued durably before the job leaves `from`, like the line below.
+        try Outbox(spool: self).enqueue(for: record, jobFile: jobPath(record.id, from))
         let finished = record.finishedAt ?? Clock.now()
         let log = AnalyticsLog(path: analyticsPath)
         let attempt = max(1, record.overallAttempt)
@@ -58,6 +60,7 @@ extension Spool {
         record.error = StatusSidecar.Failure(code: "cancelled", message: from == .held ? "cancelled while held" : "cancelled while queued")
         try? Sys.unlink(priorityPath(id))
         try record.write(to: self, durable: true)
+        try Outbox(spool: self).enqueue(for: record, jobFile: jobPath(id, .cancelled))
         try AnalyticsLog(path: analyticsPath).append(.init(
             time: record.finishedAt!, id: id.rawValue, attempt: max(1, record.overallAttempt), kind: record.kind.rawValue,
             outcome: "cancelled", userHash: job?.userHash, queueSeconds: max(0, record.finishedAt! - record.submittedAt),

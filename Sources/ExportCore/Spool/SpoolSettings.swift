@@ -22,11 +22,13 @@ public struct SpoolSettings: Sendable, Equatable {
     /// MiB that must stay free on an output's filesystem, beyond the job's
     /// estimated size, before the daemon starts the job (0: only the estimate).
     public var diskMarginMB = 100
+    /// Hooks and webhooks (`notifications`).
+    public var notifications = NotificationSettings()
 
     public init() {}
 
     static let fields = Set<String>(["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds", "retryBackoffSeconds", "renderLimits",
-                                     "maxQueuedPerUser", "maxRendersPerUserPerDay", "diskMarginMB"])
+                                     "maxQueuedPerUser", "maxRendersPerUserPerDay", "diskMarginMB", "notifications"])
         .union(UpkeepSettings.fields)
 
     /// The delay before attempt `attempts + 1`, after `attempts` failed ones.
@@ -78,6 +80,8 @@ public struct SpoolSettings: Sendable, Equatable {
             case "diskMarginMB":
                 guard let i = v.intValue, i >= 0, i <= 1 << 30 else { throw JobError(file: name, field: k, message: "expected a whole number of MiB ≥ 0") }
                 s.diskMarginMB = Int(i)
+            case "notifications":
+                s.notifications = try NotificationSettings.parse(v, name: name)
             default: break
             }
         }

@@ -120,8 +120,10 @@ public struct StatusSidecar: Sendable, Equatable {
 
     /// Writes the sidecar into `spool` atomically; `durable` adds the fsyncs
     /// that make a state change survive a power cut (progress updates skip them).
+    /// Each change worth a line (state, stage, attempt, whole-percent progress) is also appended to `SPOOL/events.jsonl`.
     public func write(to spool: Spool, durable: Bool) throws(SystemError) {
         let final = spool.sidecarPath(id)
+        let previous = StatusSidecar.read(id, in: spool)
         let tmp = spool.path("tmp/status-" + id.rawValue + "." + String(getpid()))
         try? Sys.unlink(tmp)
         let fd = try Sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
@@ -134,6 +136,7 @@ public struct StatusSidecar: Sendable, Equatable {
             try Sys.rename(tmp, final)
         } catch { try? Sys.unlink(tmp); throw error }
         if durable { try Sys.fsyncDirectory(spool.path("status")) }
+        EventLog(spool: spool).appendChange(from: previous, to: self)
     }
 
     /// Reads the sidecar of `id`, or nil when there is none (a queued job) or it is unreadable.

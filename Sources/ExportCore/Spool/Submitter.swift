@@ -34,6 +34,7 @@ public struct Submitter {
     public func queue(_ jobs: [Job], admit: ([Int]) -> [JobError] = { _ in [] }) throws(SpoolError) -> [Submission] {
         let settings: SpoolSettings
         do { settings = try spool.settings() } catch { throw .settings(error) }
+        if let problem = settings.notifications.problem(with: jobs, settingsPath: spool.path("settings.json")) { throw .settings(problem) }
         var jobs = jobs
         let keys = KeyIndex(spool: spool)
         var lock: KeyIndex.Lock?
@@ -126,6 +127,9 @@ public struct Submitter {
             throw .system(error)
         }
         withExtendedLifetime(lock) {}
+        for (i, job) in jobs.enumerated() where results[i]?.earlier == nil && duplicateOf[i] == nil {
+            if let id = results[i]?.id { EventLog(spool: spool).append(JobEvent(record: StatusSidecar(queued: job, id: id))) }
+        }
         // A repeated key within this batch names the job its first use got.
         for (i, first) in duplicateOf { results[i] = Submission(id: results[first]!.id, earlier: results[first]!.earlier ?? .queued) }
         return results.map { $0! }
