@@ -102,6 +102,22 @@ final class RetentionTests: XCTestCase {
         XCTAssertEqual(s["state"] as? String, "completed", "the record outlives its output (keepCompletedFor 7d)")
     }
 
+    func testAnExpiredJobTakesItsIdempotencyKeyWithIt() throws {
+        try h.writeSettings(#"{"gcInterval": null}"#)
+        try "not really audio".write(toFile: h.path("in.wav"), atomically: true, encoding: .utf8)
+        try h.writeJob("k.json", #"{"kind":"mp3","input":"in.wav","output":"out/k.mp3","idempotencyKey":"episode-1"}"#)
+        let id = try h.run(["submit", "k.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(try h.run(["daemon", "--once"]).status, 0)
+        try h.setFinished(id, secondsAgo: 8 * day)
+        let removed = try gc([])
+        XCTAssertEqual(removed.filter { ($0["path"] as? String)?.contains("/keys/") == true }.count, 1, "\(removed)")
+        let fsck = try h.run(["fsck"])
+        XCTAssertEqual(fsck.status, 0, "no stale key left behind: " + fsck.stdout)
+        try FileManager.default.removeItem(atPath: h.path("out/k.mp3"))
+        let again = try h.run(["submit", "k.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertNotEqual(again, id, "the key is free again")
+    }
+
     func testDaemonSweepsPeriodicallyWithoutTouchingTheRunningJob() throws {
         try h.writeSettings(#"{"gcInterval": "1s", "keepCompletedFor": "1h", "rescanSeconds": 1}"#)
         let done = try h.submitMP3("first.mp3")

@@ -12,6 +12,8 @@ import Glibc
 /// - stale temps: files in tmp/ (`SpoolChecker.staleTemps`) and partial outputs
 ///   of finished jobs, older than `staleTempSeconds`.
 ///
+/// A removed job's idempotency key entry goes with its record.
+///
 /// Queued and running jobs are never looked at: only done/, failed/ and
 /// cancelled/ are listed. Safe beside a running daemon: a job file is removed
 /// by its path in its finished directory (a job moved out meanwhile is missed,
@@ -111,6 +113,18 @@ public struct Retention {
         if Sys.exists(sidecar) {
             if !dryRun { try Sys.unlink(sidecar) }
             out.append(Removal(kind: .record, path: sidecar, id: id, reason: reason))
+        }
+        // Its idempotency key entry (KeyIndex), if it still names this job: a new submit of the key makes a new job.
+        if let key = job?.idempotencyKey {
+            let index = KeyIndex(spool: spool), name = KeyIndex.entryName(key: key, userHash: job?.userHash)
+            if index.lookup(name) == id {
+                if !dryRun {
+                    let lock = try index.lock()
+                    if index.lookup(name) == id { index.remove(name) }
+                    withExtendedLifetime(lock) {}
+                }
+                out.append(Removal(kind: .record, path: index.entryPath(name), id: id, reason: reason))
+            }
         }
     }
 
