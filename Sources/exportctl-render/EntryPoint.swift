@@ -85,8 +85,9 @@ enum EntryPoint {
         case let .success(job):
             av_log_set_level(AV_LOG_QUIET)  // the answer is the event; FFmpeg's own lines would only repeat it
             do throws(JobCheck.Problem) {
-                try JobCheck(job: job).run()
-                events.write(.object([("event", .string("check")), ("ok", .bool(true))]))
+                let length = try JobCheck(job: job).run()
+                events.write(.compactObject([("event", .string("check")), ("ok", .bool(true)),
+                                             ("mediaSeconds", length.map { .double($0) })]))
                 exit(0)
             } catch {
                 events.write(.compactObject([

@@ -2,17 +2,22 @@ import ExportCore
 
 /// Human-readable lines for status, list and wait.
 enum Format {
-    static func line(_ r: StatusSidecar) -> String {
+    static func line(_ r: StatusSidecar) -> String { line(r, eta: nil) }
+
+    /// - Parameter eta: seconds until a queued or running job should be done (`QueueForecast`).
+    static func line(_ r: StatusSidecar, eta: Double?) -> String {
         var parts = [r.id.rawValue, r.state.rawValue.padding(10)]
         switch r.state {
         case .queued:
             parts.append((r.position.map { "position \($0)" } ?? "") + (r.priority != 0 ? " priority \(r.priority)" : ""))
+            parts.append(eta.map { "ETA \(seconds($0))" } ?? "")
         case .deferred:
             parts.append(r.deferredReason ?? "")
         case .held:
             parts.append("held" + (r.priority != 0 ? ", priority \(r.priority)" : ""))
         case .processing:
             parts.append("\(Int((r.progress * 100).rounded(.down)))%" + (r.stage.map { " \($0)" } ?? "") + (r.attempts > 1 ? " (attempt \(r.attempts))" : ""))
+            parts.append(eta.map { "ETA \(seconds($0))" } ?? "")
         case .completed:
             var d: [String] = []
             if let n = r.output.slides { d.append("\(n) slide\(n == 1 ? "" : "s")") } else if let s = r.output.duration { d.append(seconds(s)) }

@@ -17,8 +17,19 @@ extension Exportctl {
             guard let id else { return try overview(spool) }
             guard let jobID = JobID(id) else { throw fail("'\(id)' is not a job id (ids look like 65f1c2a8b3e41-9c03fa)", ExitStatus.noInput) }
             do {
-                let r = try spool.status(of: jobID)
-                Sys.print((json ? r.json().jsonText(pretty: false) : Format.line(r)) + "\n")
+                let snapshot = try? QueueSnapshot(spool: spool)
+                let r = try spool.status(of: jobID, snapshot: snapshot)
+                let eta = r.state == .queued || r.state == .processing
+                    ? QueueForecast(spool: spool, estimator: Estimator.load(spool), snapshot: snapshot).eta(of: jobID) : nil
+                guard json else { return Sys.print(Format.line(r, eta: eta?.seconds) + "\n") }
+                var record = r.json()
+                if let eta, case var .object(members) = record {
+                    members.append(("estimatedSeconds", .double((eta.estimate.seconds * 10).rounded() / 10)))
+                    members.append(("etaSeconds", .double((eta.seconds * 10).rounded() / 10)))
+                    members.append(("eta", .string(Clock.iso8601(Clock.now() + eta.seconds))))
+                    record = .object(members)
+                }
+                Sys.print(record.jsonText(pretty: false) + "\n")
             } catch {
                 throw fail(error.description, exitStatus(for: error))
             }

@@ -110,8 +110,10 @@ extension Exportctl {
                 throw fail(error.description, exitStatus(for: error))
             }
             let ids = results.map(\.id)
+            let estimator = Estimator.load(spool)
+            let estimates = items.map { estimator.estimate($0.job) }
             var out = "", notes = ""
-            for (r, item) in zip(results, items) {
+            for ((r, item), est) in zip(zip(results, items), estimates) {
                 let name = item.name
                 if let earlier = r.earlier {
                     notes += earlier == .completed
@@ -125,6 +127,8 @@ extension Exportctl {
                         ("line", item.line.map { .int(Int64($0)) }),
                         ("duplicate", r.earlier == nil ? nil : .bool(true)),
                         ("state", r.earlier.map { .string($0.rawValue) }),
+                        ("estimatedSeconds", r.earlier == nil ? .double((est.seconds * 10).rounded() / 10) : nil),
+                        ("estimateBasis", r.earlier == nil ? .int(Int64(est.basis)) : nil),
                     ]).jsonText() + "\n"
                 } else {
                     out += r.id.rawValue + "\n"
@@ -132,6 +136,15 @@ extension Exportctl {
             }
             Sys.print(out)
             if !notes.isEmpty && !json { Sys.print(notes, fd: 2) }
+            if !json, let last = zip(results, estimates).filter({ $0.0.earlier == nil }).last {
+                let fresh = zip(results, estimates).filter { $0.0.earlier == nil }.map(\.1)
+                let total = fresh.reduce(0) { $0 + $1.seconds }
+                let learned = fresh.map(\.basis).max() ?? 0
+                let basis = learned > 0 ? "learned from \(learned) render\(learned == 1 ? "" : "s")" : "default estimate, no history yet"
+                let eta = QueueForecast(spool: spool, estimator: estimator).eta(of: last.0.id)
+                Sys.print("exportctl: \(fresh.count == 1 ? "1 job" : "\(fresh.count) jobs") queued; estimated \(Format.seconds(total)) of rendering (\(basis))"
+                          + (eta.map { ", done in about \(Format.seconds($0.seconds))" } ?? "") + "\n", fd: 2)
+            }
             if wait { try waitForJobs(spool: spool, ids: ids, timeout: timeout, json: false, printFinal: false) }
         }
 
@@ -150,7 +163,9 @@ extension Exportctl {
         /// `JobError`, a check that cannot run exits 69 or 74.
         private func mediaChecked(_ job: Job, name: String) throws -> Job {
             do {
-                if MediaCheck.isNeeded(for: job) { try MediaCheck.run(job, name: name) }
+                var job = job
+                let probed = MediaCheck.isNeeded(for: job) ? try MediaCheck.run(job, name: name) : nil
+                job.expectedMediaSeconds = Estimator.expectedMediaSeconds(of: job, probed: probed)
                 return job
             } catch let e as MediaCheck.Unavailable {
                 throw fail(e.message, ExitStatus.unavailable)

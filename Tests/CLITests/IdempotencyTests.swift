@@ -97,6 +97,8 @@ final class IdempotencyTests: XCTestCase {
         let d = try h.run(["daemon", "--once"])
         XCTAssertEqual(d.status, 0, d.stderr)
         XCTAssertEqual(try String(contentsOfFile: h.path("out/o.mp3"), encoding: .utf8), "ID3fake")
+        let log = try String(contentsOfFile: h.spool + "/analytics.jsonl", encoding: .utf8)
+        XCTAssertTrue(log.contains(#""class":"audio""#), "estimates learn by the size class the daemon logs: \(log)")
 
         // The output exists and the job does not allow overwriting: still accepted, as already done.
         let again = try submit(["--dedupe", "--json", "j.json"])

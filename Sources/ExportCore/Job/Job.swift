@@ -38,6 +38,8 @@ public struct Job: Sendable, Equatable {
     public var hooks = Hooks()
     /// Where the final status is posted when the job ends (`notify.url`).
     public var notify: WebhookURL?
+    /// Seconds of media `submit` expects the render to make (stored; see `Estimator`).
+    public var expectedMediaSeconds: Double?
 
     public init(kind: JobKind, input: String, output: String, start: Double? = nil, duration: Double? = nil,
                 overwrite: Bool = false, mp3: MP3Options = MP3Options(), mp4: MP4Options = MP4Options()) {
@@ -80,6 +82,7 @@ public struct Job: Sendable, Equatable {
             ("notify", notify.map { .object([("url", .string($0.description))]) }),
             ("userHash", userHash.map { .string($0) }),
             ("submittedAt", submittedAt.map { .double($0) }),
+            ("expectedMediaSeconds", expectedMediaSeconds.map { .double(($0 * 1000).rounded() / 1000) }),
         ]
         return .compactObject(pairs)
     }

@@ -27,7 +27,7 @@ public struct JobDecoder: Sendable {
 
     static let commonFields: Set<String> = ["kind", "input", "output", "start", "duration", "overwrite", "user", "idempotencyKey", "hooks", "notify"]
     static let mp3Fields: Set<String> = ["bitrate", "quality", "sampleRate", "channels", "metadata"]
-    static let storedFields: Set<String> = ["id", "userHash", "submittedAt"]
+    static let storedFields: Set<String> = ["id", "userHash", "submittedAt", "expectedMediaSeconds"]
 
     /// Decodes and validates one job file.
     /// - Parameter name: how the file is named in messages (`job.json`, `<stdin>`).
@@ -104,6 +104,7 @@ public struct JobDecoder: Sendable {
             }
             job.userHash = root["userHash"]?.stringValue
             job.submittedAt = root["submittedAt"]?.doubleValue
+            job.expectedMediaSeconds = root["expectedMediaSeconds"]?.doubleValue
         }
         if input == output { throw fail("output", "is the same file as \"input\"") }
         if output == job.mp4.audio { throw fail("output", "is the same file as \"audio\"") }

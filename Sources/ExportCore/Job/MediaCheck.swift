@@ -20,7 +20,9 @@ public enum MediaCheck {
 
     /// Runs the check; a problem with the job is a `JobError` naming the field.
     /// - Parameter name: the job file as the user named it, for messages.
-    public static func run(_ job: Job, name: String, renderer: String = RenderChild.rendererPath()) throws -> Void {
+    /// Returns the seconds of media the job renders when the check measured them (an mp4).
+    @discardableResult
+    public static func run(_ job: Job, name: String, renderer: String = RenderChild.rendererPath()) throws -> Double? {
         var job = job
         job.user = nil
         let tmpdir = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
@@ -41,7 +43,7 @@ public enum MediaCheck {
         }
         _ = child.readEvents()
         let event = child.finalEvent
-        if child.exitCode == 0, event?["event"]?.stringValue == "check" { return }
+        if child.exitCode == 0, event?["event"]?.stringValue == "check" { return event?["mediaSeconds"]?.doubleValue }
         if let e = event, e["event"]?.stringValue == "error" {
             let message = e["message"]?.stringValue ?? "invalid media"
             if e["code"]?.stringValue == "invalid-job" || e["field"] != nil {

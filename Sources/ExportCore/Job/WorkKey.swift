@@ -19,6 +19,7 @@ public enum WorkKey {
         j.user = nil
         j.userHash = nil
         j.idempotencyKey = nil
+        j.expectedMediaSeconds = nil
         var text = canonical(j.storedJSON()).jsonText() + "\n"
         for path in inputFiles(of: job) { text += path + " " + (try SHA256.hexOfFile(path)) + "\n" }
         text += rendererVersion + "\n"

@@ -19,6 +19,10 @@ public struct AnalyticsLog: Sendable {
         public var queueSeconds: Double?
         public var bytes: Int64?
         public var errorCode: String?
+        /// The job's size class (`Estimator.sizeClass`), which estimates learn by.
+        public var sizeClass: String?
+        /// Slides of a carousel (its unit of work, as media seconds are for mp3 and mp4).
+        public var slides: Int?
 
         public init(time: Double, id: String, attempt: Int, kind: String, outcome: String, userHash: String? = nil,
                     mediaSeconds: Double? = nil, renderSeconds: Double? = nil, queueSeconds: Double? = nil,
@@ -43,6 +47,8 @@ public struct AnalyticsLog: Sendable {
                 ("queueSeconds", r(queueSeconds)),
                 ("bytes", bytes.map { .int($0) }),
                 ("error", errorCode.map { .string($0) } ?? .null),
+                ("class", sizeClass.map { .string($0) }),
+                ("slides", slides.map { .int(Int64($0)) }),
             ])
         }
 
@@ -54,6 +60,8 @@ public struct AnalyticsLog: Sendable {
                       userHash: v["user"]?.stringValue, mediaSeconds: v["mediaSeconds"]?.doubleValue,
                       renderSeconds: v["renderSeconds"]?.doubleValue, queueSeconds: v["queueSeconds"]?.doubleValue,
                       bytes: v["bytes"]?.intValue, errorCode: v["error"]?.stringValue)
+            sizeClass = v["class"]?.stringValue
+            slides = v["slides"]?.intValue.map { Int($0) }
         }
     }
 

@@ -20,12 +20,16 @@ extension Spool {
         let log = AnalyticsLog(path: analyticsPath)
         let attempt = max(1, record.overallAttempt)
         if try !log.hasRecent(id: record.id.rawValue, attempt: attempt, outcome: record.state.rawValue) {
-            try log.append(.init(
+            var entry = AnalyticsLog.Entry(
                 time: finished, id: record.id.rawValue, attempt: attempt, kind: record.kind.rawValue,
                 outcome: record.state.rawValue, userHash: userHash, mediaSeconds: record.mediaSeconds,
                 renderSeconds: renderSeconds,
                 queueSeconds: record.startedAt.map { max(0, $0 - record.submittedAt) } ?? max(0, finished - record.submittedAt),
-                bytes: record.output.bytes, errorCode: record.error?.code))
+                bytes: record.output.bytes, errorCode: record.error?.code)
+            // What estimates learn by: the job's size class, and a carousel's slides.
+            entry.sizeClass = (try? readJob(record.id, from)).map(Estimator.sizeClass)
+            entry.slides = record.output.slides
+            try log.append(entry)
         }
         do {
             try Sys.rename(jobPath(record.id, from), jobPath(record.id, record.state))

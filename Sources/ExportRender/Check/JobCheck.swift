@@ -28,9 +28,12 @@ public struct JobCheck {
         self.job = job
     }
 
-    public func run() throws(Problem) {
-        if job.kind == .carousel { return try checkCarousel(job.carousel) }
-        guard job.kind == .mp4 else { return }
+    /// Runs the checks; returns the seconds of media the job will render
+    /// (an mp4's trimmed length), which `submit` estimates its time from.
+    @discardableResult
+    public func run() throws(Problem) -> Double? {
+        if job.kind == .carousel { try checkCarousel(job.carousel); return nil }
+        guard job.kind == .mp4 else { return nil }
         let o = job.mp4
         var length: Double?
         if !job.input.isEmpty {
@@ -48,6 +51,7 @@ public struct JobCheck {
             if let image = slide.image { try checkImage(image, field: "slides[\(i)].image") }
         }
         try checkFonts(o)
+        return length
     }
 
     // MARK: - Length
