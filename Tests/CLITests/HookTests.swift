@@ -109,6 +109,27 @@ final class HookTests: XCTestCase {
         h.waitUntil("an empty outbox") { h.files(in: "spool/outbox").isEmpty }
     }
 
+    func testAJobThatFailsAgainAfterRetryIsNotifiedAgainUnderANewDeliveryID() throws {
+        let seen = h.path("deliveries")
+        let id = try h.submitNotifyJob(output: "fail.mp3", extra: #""hooks": {"failed": ["sh", "-c", "echo $EXPORTCTL_DELIVERY >> '\#(seen)'"]}"#)
+        _ = try h.startDaemon()
+        XCTAssertEqual(try h.run(["wait", "--timeout", "20", id]).status, 1)
+        h.waitUntil("the first hook") { ((try? String(contentsOfFile: seen, encoding: .utf8)) ?? "").split(separator: "\n").count == 1 }
+        XCTAssertEqual(try h.run(["retry", id]).status, 0)
+        XCTAssertEqual(try h.run(["wait", "--timeout", "20", id]).status, 1)
+        h.waitUntil("the second hook") { ((try? String(contentsOfFile: seen, encoding: .utf8)) ?? "").split(separator: "\n").count == 2 }
+        XCTAssertEqual(try String(contentsOfFile: seen, encoding: .utf8), "\(id).failed.1.job-hook\n\(id).failed.2r1.job-hook\n")
+    }
+
+    func testDaemonOnceRunsTheHooksOfItsJobsBeforeItExits() throws {
+        let hook = try recorder("once")
+        let id = try h.submitNotifyJob(output: "o.mp3", extra: #""hooks": {"completed": ["\#(hook)"]}"#)
+        let r = try h.run(["daemon", "--once"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try env(h.path("once.\(id).env"))["EXPORTCTL_STATE"], "completed", "ran before the daemon exited")
+        XCTAssertEqual(h.files(in: "spool/outbox"), [])
+    }
+
     func testSubmitChecksHooks() throws {
         try h.writeJob("j.json", #"{"kind":"mp3","input":"in.wav","output":"out/x.mp3","hooks":{"done":["true"]}}"#)
         var r = try h.run(["submit", "j.json"])

@@ -75,7 +75,7 @@ public final class Daemon {
         // Hooks and webhooks: delivered from SPOOL/outbox/ on a thread of their own.
         let notifier = Notifier(spool: spool)
         notifier.start()
-        defer { notifier.stop(drain: options.once && !stopping) }
+        defer { notifier.stop(drain: !stopping) }  // --once or a drain: deliver what is due first
         let watcher: DirectoryWatcher
         // Watch first, then scan: a job arriving in between is seen by one or the other.
         do {

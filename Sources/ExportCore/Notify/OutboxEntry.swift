@@ -9,7 +9,9 @@ public struct OutboxEntry: Sendable, Equatable {
 
     /// `JOBID.STATE.ATTEMPT.TARGET`: the file's name without `.json`, and the
     /// `X-Exportctl-Delivery` header. The same notification has the same id
-    /// when it is delivered again after a crash.
+    /// when it is delivered again after a crash; ATTEMPT counts every attempt,
+    /// those before an `exportctl retry` too, with `rN` after the Nth retry, so
+    /// a job that ends again after a retry gets a new id.
     public var delivery: String
     public var target: Target
     /// The job's final status record: the hook's stdin, the webhook's body.
@@ -29,7 +31,8 @@ public struct OutboxEntry: Sendable, Equatable {
         case let .hook(_, spoolWide): name = spoolWide ? "spool-hook" : "job-hook"
         case .webhook: name = "webhook"
         }
-        delivery = "\(record.id).\(record.state.rawValue).\(max(1, record.attempts)).\(name)"
+        let attempt = "\(max(1, record.overallAttempt))" + (record.retried > 0 ? "r\(record.retried)" : "")
+        delivery = "\(record.id).\(record.state.rawValue).\(attempt).\(name)"
     }
 
     /// The exact bytes a hook reads and a webhook posts (and signs).
