@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 
 extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 extern ssize_t getrandom(void *buf, size_t buflen, unsigned int flags);
@@ -134,6 +136,20 @@ static inline int cspoolsys_set_parent_death_signal(int sig) {
 static inline const char *cspoolsys_inotify_name(const struct inotify_event *ev) {
     return ev->len ? ev->name : "";
 }
+
+// openat2(2) with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS:
+// opens `path` (relative) beneath the directory `dirfd`, refusing `..` above
+// it and absolute paths (EXDEV) and any symbolic link on the way (ELOOP).
+// glibc 2.36 has no wrapper, so it is the raw system call.
+static inline int cspoolsys_open_beneath(int dirfd, const char *path, int flags, mode_t mode) {
+    struct open_how how = { .flags = (unsigned long long)flags, .mode = (unsigned long long)mode,
+                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+    if (!(flags & O_CREAT)) how.mode = 0;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+// O_PATH is defined only under _GNU_SOURCE.
+static inline int cspoolsys_o_path(void) { return 010000000; }
 
 // WIFEXITED & co. are macros.
 static inline int cspoolsys_wifexited(int status) { return WIFEXITED(status); }

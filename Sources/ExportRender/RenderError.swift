@@ -84,7 +84,8 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
             case "fstat": what = "could not stat the output file"
             default: what = "could not \(e.call) the output file"
             }
-            let limit = e.errno == EFBIG ? " (larger than a render may write: the spool's renderLimits.fileSizeMB)" : ""
+            let limit = e.errno == EFBIG ? " (larger than a render may write: the spool's renderLimits.fileSizeMB)"
+                : e.errno == ELOOP && Confinement.roots.confines(.output) ? " (a symbolic link on the way, below the spool's outputRoots, where links are not followed)" : ""
             return "\(what)\(e.path.map { " '\($0)'" } ?? ""): \(e.message)\(limit)"
         case let .verify(path, reason):
             return "the output made from '\(path)' failed verification: \(reason)"

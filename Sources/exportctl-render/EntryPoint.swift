@@ -20,6 +20,14 @@ enum EntryPoint {
         // The spool's limits, before anything is opened or allocated.
         var cpuLimit: Int?
         if let l = getenv(RenderLimits.environmentName) { cpuLimit = RenderLimits.apply(String(cString: l)) }
+        // The spool's roots: every input and the temp output are opened beneath them.
+        if let r = getenv(PathRoots.environmentName) {
+            guard let roots = PathRoots(environmentValue: String(cString: r)) else {
+                EventWriter().error(.invalidJob("\(PathRoots.environmentName) cannot be read: \(String(cString: r))"))
+                exit(65)
+            }
+            Confinement.confine(to: roots)
+        }
         Cancellation.installSignalHandlers()
         signal(SIGPIPE, SIG_IGN)  // a vanished reader shows up as EPIPE (see EventWriter)
         signal(SIGXFSZ, SIG_IGN)  // a file size limit shows up as EFBIG: an io error, temp removed

@@ -14,7 +14,7 @@ enum StoredJobFile {
             return .failure(.invalidJob("cannot read job file '\(name)': \(error.message)"))
         }
         do {
-            let job = try JobDecoder(mode: .stored, baseDirectory: "/", checkFiles: false).decode(bytes, name: name)
+            let job = try JobDecoder(mode: .stored, baseDirectory: "/", checkFiles: false, roots: Confinement.roots).decode(bytes, name: name)
             guard JobKind.supported.contains(job.kind) else { return .failure(.invalidJob("\(name): kind '\(job.kind.rawValue)' is not rendered by this version")) }
             return .success(job)
         } catch {

@@ -49,7 +49,10 @@ extension Exportctl {
         func run() throws {
             let cwd = currentDirectory()
             let spool = spoolOption.resolved
-            var decoder = JobDecoder(mode: .submitted, baseDirectory: cwd)
+            // The spool's roots confine every path at submit (invalid settings: exit 78).
+            let roots: PathRoots
+            do { roots = try spool.settings().roots } catch { throw fail("\(error)", ExitStatus.config) }
+            var decoder = JobDecoder(mode: .submitted, baseDirectory: cwd, roots: roots)
             decoder.outputMayExist = true  // applied below, to the jobs that are really queued
             let templates = spool.path("templates")
             var items: [Item] = []
@@ -71,7 +74,7 @@ extension Exportctl {
                     let name = "\(dataName):\(row.line)"
                     do {
                         let job = try decoder.decode(t.fill(row.data, name: name), name: name)
-                        items.append(Item(job: try mediaChecked(job, name: name), file: data, line: row.line))
+                        items.append(Item(job: try mediaChecked(job, name: name, roots: roots), file: data, line: row.line))
                     } catch let e as JobError {
                         errors.append(e)
                     }
@@ -84,7 +87,7 @@ extension Exportctl {
                     let name = file == "-" ? "<stdin>" : file
                     do {
                         let job = try decoder.decode(try read(file, name: name), name: name, templatesDirectory: templates)
-                        items.append(Item(job: try mediaChecked(job, name: name), file: file))
+                        items.append(Item(job: try mediaChecked(job, name: name, roots: roots), file: file))
                     } catch let e as JobError {
                         errors.append(e)
                     }
@@ -161,10 +164,10 @@ extension Exportctl {
 
         /// `job` once its media passed `MediaCheck`; a problem with the job is a
         /// `JobError`, a check that cannot run exits 69 or 74.
-        private func mediaChecked(_ job: Job, name: String) throws -> Job {
+        private func mediaChecked(_ job: Job, name: String, roots: PathRoots) throws -> Job {
             do {
                 var job = job
-                let probed = MediaCheck.isNeeded(for: job) ? try MediaCheck.run(job, name: name) : nil
+                let probed = MediaCheck.isNeeded(for: job) ? try MediaCheck.run(job, name: name, roots: roots) : nil
                 job.expectedMediaSeconds = Estimator.expectedMediaSeconds(of: job, probed: probed)
                 return job
             } catch let e as MediaCheck.Unavailable {

@@ -259,7 +259,7 @@ public final class Daemon {
         let job: Job
         do {
             guard sane else { throw JobError(file: src, message: "not a regular single-link file of at most 1 MiB") }
-            job = try JobDecoder(mode: .stored, baseDirectory: "/", checkFiles: false)
+            job = try JobDecoder(mode: .stored, baseDirectory: "/", checkFiles: false, roots: settings.roots)
                 .decode(try Sys.readAll(fd, limit: Job.maxStoredBytes, path: src), name: src)
         } catch {
             var r = StatusSidecar(queued: Job(kind: .mp3, input: "", output: ""), id: id)
@@ -294,7 +294,7 @@ public final class Daemon {
         try? Sys.removeOutput(temp)
         let child: RenderChild
         do { child = try RenderChild(jobFile: spool.jobPath(id, .processing), tempOutput: temp, renderer: options.renderer,
-                                          limits: settings.renderLimits) } catch {
+                                          limits: settings.renderLimits, roots: settings.roots) } catch {
             finish(id: id, job: job, record: record, outcome: .failed(code: "spawn", message: "\(error)", transient: true), temp: temp)
             return nil
         }
@@ -345,7 +345,7 @@ public final class Daemon {
                 publishing.stage = Daemon.publishingStage
                 publishing.output.bytes = result["bytes"]?.intValue
                 try publishing.write(to: spool, durable: true)
-                try Publisher.publish(temp: temp, to: job.output, overwrite: job.overwrite)
+                try Publisher.publish(temp: temp, to: job.output, overwrite: job.overwrite, roots: settings.roots)
                 r.state = .completed
                 r.progress = 1
                 r.output.bytes = result["bytes"]?.intValue

@@ -4,39 +4,54 @@ import Glibc
 /// no-replace unless the job says `overwrite`, and the directory is fsynced
 /// before the job may be called completed. A folder (a carousel) moves as a
 /// whole, so no half-written set of slides is ever seen under its name.
+///
+/// The output's folder is opened once (beneath its output root when the
+/// spool has `outputRoots`, so no symbolic link is followed) and every step
+/// names the temp and the output relative to it: a folder swapped for a link
+/// between the render and the publish cannot send the output elsewhere.
 public enum Publisher {
     public enum Failure: Error, Sendable {
         case exists(String)
         case system(SystemError)
     }
 
-    public static func publish(temp: String, to output: String, overwrite: Bool) throws(Failure) {
+    public static func publish(temp: String, to output: String, overwrite: Bool, roots: PathRoots = PathRoots()) throws(Failure) {
+        let dir = PathRules.directory(of: output)
+        let tempName = PathRules.basename(of: temp), name = PathRules.basename(of: output)
         do {
+            guard PathRules.directory(of: temp) == dir else { throw SystemError("publish", temp, errno: EXDEV) }
+            let dirfd: Int32
+            do { dirfd = try roots.open(dir, for: .output, flags: O_RDONLY | O_DIRECTORY) } catch let e as SystemError {
+                throw e
+            } catch {
+                throw SystemError("open", dir, errno: ELOOP)
+            }
+            defer { Glibc.close(dirfd) }
             // The child fsynced and closed the temp; fsync again in case it was
             // written by a renderer that did not (cheap when already clean).
-            let fd = try Sys.open(temp, O_RDONLY | O_NOFOLLOW)
+            let fd = try Sys.openat(dirfd, tempName, O_RDONLY | O_NOFOLLOW)
             defer { Glibc.close(fd) }
             try Sys.fsync(fd, path: temp)
             var st = stat()
             let isFolder = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
             if overwrite && isFolder {
                 // A folder (a carousel) cannot be renamed over a non-empty one: swap, then remove the old.
-                if Sys.exists(output) {
-                    try Sys.renameExchange(temp, output)
-                    try Sys.fsyncDirectory(PathRules.directory(of: output))
+                if fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
+                    try Sys.exchangeAt(dirfd, tempName, name)
+                    try Sys.fsync(dirfd, path: dir)
                     try Sys.removeOutput(temp)
                 } else {
-                    try Sys.renameNoReplace(temp, output)
+                    try Sys.renameAt(dirfd, tempName, name, replace: false)
                 }
             } else if overwrite {
-                try Sys.rename(temp, output)
+                try Sys.renameAt(dirfd, tempName, name, replace: true)
             } else {
-                do { try Sys.renameNoReplace(temp, output) } catch {
+                do { try Sys.renameAt(dirfd, tempName, name, replace: false) } catch {
                     if error.errno == EEXIST { throw Failure.exists(output) }
                     throw error
                 }
             }
-            try Sys.fsyncDirectory(PathRules.directory(of: output))
+            try Sys.fsync(dirfd, path: dir)
         } catch let f as Failure {
             throw f
         } catch let e as SystemError {

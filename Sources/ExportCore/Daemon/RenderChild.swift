@@ -37,13 +37,15 @@ public final class RenderChild {
 
     /// Starts the renderer on `jobFile`, writing to `tempOutput`, under `limits` (nil: as inherited).
     public convenience init(jobFile: String, tempOutput: String, renderer: String = RenderChild.rendererPath(),
-                            limits: RenderLimits? = nil) throws(SystemError) {
-        try self.init(arguments: [jobFile, tempOutput], renderer: renderer, limits: limits)
+                            limits: RenderLimits? = nil, roots: PathRoots = PathRoots()) throws(SystemError) {
+        try self.init(arguments: [jobFile, tempOutput], renderer: renderer, limits: limits, roots: roots)
     }
 
     /// Starts the renderer with `arguments` (`JOBFILE TEMPFILE`, or `--check JOBFILE`).
     /// - Parameter limits: passed in `EXPORTCTL_RENDER_LIMITS`, which the child applies to itself.
-    public init(arguments: [String], renderer: String = RenderChild.rendererPath(), limits: RenderLimits? = nil) throws(SystemError) {
+    /// - Parameter roots: passed in `EXPORTCTL_ROOTS`; the child opens every input and output beneath them.
+    public init(arguments: [String], renderer: String = RenderChild.rendererPath(), limits: RenderLimits? = nil,
+                roots: PathRoots = PathRoots()) throws(SystemError) {
         var fds: [Int32] = [0, 0]
         if pipe2(&fds, O_CLOEXEC) != 0 { throw SystemError("pipe2") }
         let args = [renderer] + arguments
@@ -55,10 +57,12 @@ public final class RenderChild {
         var env: [UnsafeMutablePointer<CChar>?] = []
         var e = environ
         while let entry = e.pointee {
-            if !String(cString: entry).hasPrefix(RenderLimits.environmentName + "=") { env.append(strdup(entry)) }
+            let text = String(cString: entry)
+            if !text.hasPrefix(RenderLimits.environmentName + "=") && !text.hasPrefix(PathRoots.environmentName + "=") { env.append(strdup(entry)) }
             e += 1
         }
         if let limits { env.append(strdup(RenderLimits.environmentName + "=" + limits.environmentValue)) }
+        if roots != PathRoots() { env.append(strdup(PathRoots.environmentName + "=" + roots.environmentValue)) }
         env.append(nil)
         defer { for v in env { free(v) } }
         let rc = cspoolsys_spawn(&p, renderer, &cargs, &env, fds[1], -1)

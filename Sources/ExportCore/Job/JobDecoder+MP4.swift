@@ -163,7 +163,9 @@ extension JobDecoder {
         guard let s = v.stringValue else { throw JobError(file: name, field: field, message: "expected a file path string, got \(v.typeName)") }
         if let problem = PathRules.problem(with: s) { throw JobError(file: name, field: field, message: problem) }
         if mode == .stored && !s.hasPrefix("/") { throw JobError(file: name, field: field, message: "stored jobs hold absolute paths") }
-        return PathRules.absolute(s, base: baseDirectory)
+        let absolute = PathRules.absolute(s, base: baseDirectory)
+        if let problem = roots.problem(with: absolute, for: .input) { throw JobError(file: name, field: field, message: problem) }
+        return absolute
     }
 
     private func seconds(_ v: JSONValue, field: String, name: String, min: Double = 0) throws(JobError) -> Double {
@@ -271,7 +273,21 @@ extension JobDecoder {
             let path = try pathValue(v, field: "captions", name: name)
             if mode == .stored { throw JobError(file: name, field: "captions", message: "stored jobs hold the cues inline") }
             let bytes: [UInt8]
-            do { bytes = try Sys.readFile(path, limit: JobDecoder.maxCaptionFileBytes) } catch {
+            // Beneath the input roots when there are any; O_NONBLOCK so a FIFO cannot stall submit.
+            let fd: Int32
+            do {
+                fd = roots.confines(.input) ? try openInput(path, field: "captions", asWritten: v.stringValue!, name: name)
+                    : try Sys.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+            } catch let e as JobError { throw e } catch {
+                let why = (error as? SystemError)?.errno == ENOENT ? "no such file" : "\(error)"
+                throw JobError(file: name, field: "captions", message: "cannot read '\(v.stringValue!)': \(why)", category: .missingInput)
+            }
+            defer { Glibc.close(fd) }
+            var st = stat()
+            if fstat(fd, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG {
+                throw JobError(file: name, field: "captions", message: "cannot read '\(v.stringValue!)': not a regular file", category: .missingInput)
+            }
+            do { bytes = try Sys.readAll(fd, limit: JobDecoder.maxCaptionFileBytes, path: path) } catch {
                 let why = error.errno == ENOENT ? "no such file" : error.errno == EFBIG ? "larger than 16 MiB" : error.message
                 throw JobError(file: name, field: "captions", message: "cannot read '\(v.stringValue!)': \(why)", category: .missingInput)
             }

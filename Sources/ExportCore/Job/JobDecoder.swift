@@ -18,11 +18,15 @@ public struct JobDecoder: Sendable {
     /// Leave the "output exists" rule to the caller (`submit` applies it only to
     /// jobs it really queues, after the idempotency look-up; see `existingOutput`).
     public var outputMayExist = false
+    /// The spool's input and output roots: every path must lie beneath them
+    /// (checked lexically always, and with `openat2` when `checkFiles`).
+    public var roots: PathRoots
 
-    public init(mode: Mode = .submitted, baseDirectory: String, checkFiles: Bool = true) {
+    public init(mode: Mode = .submitted, baseDirectory: String, checkFiles: Bool = true, roots: PathRoots = PathRoots()) {
         self.mode = mode
         self.baseDirectory = baseDirectory
         self.checkFiles = checkFiles
+        self.roots = roots
     }
 
     static let commonFields: Set<String> = ["kind", "input", "output", "start", "duration", "overwrite", "user", "idempotencyKey", "hooks", "notify"]
@@ -124,7 +128,11 @@ public struct JobDecoder: Sendable {
         guard let s = v.stringValue else { throw JobError(file: name, field: field, message: "expected a file path string, got \(v.typeName)") }
         if let problem = PathRules.problem(with: s) { throw JobError(file: name, field: field, message: problem) }
         if mode == .stored && !s.hasPrefix("/") { throw JobError(file: name, field: field, message: "stored jobs hold absolute paths") }
-        return PathRules.absolute(s, base: baseDirectory)
+        let absolute = PathRules.absolute(s, base: baseDirectory)
+        if let problem = roots.problem(with: absolute, for: field == "output" ? .output : .input) {
+            throw JobError(file: name, field: field, message: problem)
+        }
+        return absolute
     }
 
     private func number(_ root: JSONValue, _ field: String, name: String, min: Double, max: Double, exclusiveMin: Bool = false) throws(JobError) -> Double? {
@@ -208,6 +216,7 @@ public struct JobDecoder: Sendable {
             if let font = job.carousel.style.fontFile { try checkReadable(font, field: "style.fontFile", asWritten: font, name: name) }
         }
         let dir = PathRules.directory(of: job.output)
+        if roots.confines(.output) { try checkOutputBeneathRoot(dir, name: name) }
         if stat(dir, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR {
             throw JobError(file: name, field: "output", message: "directory '\(dir)' does not exist; create it first")
         }
@@ -228,8 +237,27 @@ public struct JobDecoder: Sendable {
         }
     }
 
+    /// The output's folder opened beneath its root: no link on the way.
+    private func checkOutputBeneathRoot(_ dir: String, name: String) throws(JobError) {
+        do {
+            let fd = try roots.open(dir, for: .output, flags: Sys.pathOnly | O_DIRECTORY)
+            Glibc.close(fd)
+        } catch let r as PathRoots.Refusal {
+            throw JobError(file: name, field: "output", message: r.message)
+        } catch let e as SystemError where e.errno == ENOENT || e.errno == ENOTDIR {
+            throw JobError(file: name, field: "output", message: "directory '\(dir)' does not exist; create it first")
+        } catch {
+            throw JobError(file: name, field: "output", message: "cannot open directory '\(dir)': \(error)")
+        }
+    }
+
     /// A regular file this process can read, or a `missingInput` error naming `field`.
     private func checkReadable(_ path: String, field: String, asWritten: String, name: String) throws(JobError) {
+        if roots.confines(.input) {
+            let fd = try openInput(path, field: field, asWritten: asWritten, name: name)
+            Glibc.close(fd)
+            return
+        }
         var st = stat()
         if stat(path, &st) != 0 {
             let e = errno
@@ -242,6 +270,28 @@ public struct JobDecoder: Sendable {
         if access(path, R_OK) != 0 {
             throw JobError(file: name, field: field, message: "cannot read '\(asWritten)': permission denied", category: .missingInput)
         }
+    }
+}
+
+extension JobDecoder {
+    /// Opens an input beneath its root for reading (`O_NONBLOCK`, so a FIFO
+    /// cannot stall submit); it must be a regular file. Errors name `field`.
+    func openInput(_ path: String, field: String, asWritten: String, name: String) throws(JobError) -> Int32 {
+        let fd: Int32
+        do { fd = try roots.open(path, for: .input, flags: O_RDONLY | O_NONBLOCK | O_NOCTTY) } catch let r as PathRoots.Refusal {
+            throw JobError(file: name, field: field, message: r.message)
+        } catch let e as SystemError {
+            let why = e.errno == ENOENT ? "no such file" : e.errno == EACCES ? "cannot read (permission denied)" : e.message.lowercased()
+            throw JobError(file: name, field: field, message: "\(why) '\(e.path == path ? asWritten : e.path ?? asWritten)'", category: .missingInput)
+        } catch {
+            throw JobError(file: name, field: field, message: "cannot open '\(asWritten)'", category: .missingInput)
+        }
+        var st = stat()
+        if fstat(fd, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG {
+            Glibc.close(fd)
+            throw JobError(file: name, field: field, message: "'\(asWritten)' is not a regular file", category: .missingInput)
+        }
+        return fd
     }
 }
 

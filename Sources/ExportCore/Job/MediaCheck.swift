@@ -22,7 +22,7 @@ public enum MediaCheck {
     /// - Parameter name: the job file as the user named it, for messages.
     /// Returns the seconds of media the job renders when the check measured them (an mp4).
     @discardableResult
-    public static func run(_ job: Job, name: String, renderer: String = RenderChild.rendererPath()) throws -> Double? {
+    public static func run(_ job: Job, name: String, roots: PathRoots = PathRoots(), renderer: String = RenderChild.rendererPath()) throws -> Double? {
         var job = job
         job.user = nil
         let tmpdir = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
@@ -33,7 +33,7 @@ public enum MediaCheck {
         try Sys.close(fd, path: jobFile)
 
         let child: RenderChild
-        do { child = try RenderChild(arguments: ["--check", jobFile], renderer: renderer) } catch {
+        do { child = try RenderChild(arguments: ["--check", jobFile], renderer: renderer, roots: roots) } catch {
             throw Unavailable(message: "cannot check the media of \(name): cannot run '\(renderer)': \(error.errno == ENOENT ? "no such file" : error.message)")
         }
         while !child.reap() {

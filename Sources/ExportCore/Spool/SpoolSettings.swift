@@ -24,11 +24,13 @@ public struct SpoolSettings: Sendable, Equatable {
     public var diskMarginMB = 100
     /// Hooks and webhooks (`notifications`).
     public var notifications = NotificationSettings()
+    /// Folders job inputs and outputs must lie beneath (`inputRoots`, `outputRoots`); empty: anywhere.
+    public var roots = PathRoots()
 
     public init() {}
 
     static let fields = Set<String>(["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds", "retryBackoffSeconds", "renderLimits",
-                                     "maxQueuedPerUser", "maxRendersPerUserPerDay", "diskMarginMB", "notifications"])
+                                     "maxQueuedPerUser", "maxRendersPerUserPerDay", "diskMarginMB", "notifications", "inputRoots", "outputRoots"])
         .union(UpkeepSettings.fields)
 
     /// The delay before attempt `attempts + 1`, after `attempts` failed ones.
@@ -82,6 +84,10 @@ public struct SpoolSettings: Sendable, Equatable {
                 s.diskMarginMB = Int(i)
             case "notifications":
                 s.notifications = try NotificationSettings.parse(v, name: name)
+            case "inputRoots":
+                s.roots.input = try PathRoots.parse(v, field: k, name: name)
+            case "outputRoots":
+                s.roots.output = try PathRoots.parse(v, field: k, name: name)
             default: break
             }
         }

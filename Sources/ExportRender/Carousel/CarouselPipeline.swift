@@ -51,7 +51,7 @@ public final class CarouselPipeline {
         }
         let isPDF = o.format == .pdf
         if !isPDF {
-            if Glibc.mkdir(tempPath, 0o755) != 0 { throw .io(SystemError("mkdir", tempPath)) }
+            do { try FileDescriptor.makeDirectory(tempPath) } catch { throw .io(error) }
             created = true
         }
         onProgress(0, .encoding)

@@ -60,8 +60,11 @@ public struct JobCheck {
     private func mediaLength(_ path: String, field: String, needVideo: Bool) throws(Problem) -> Double? {
         let name = PathRules.basename(of: path)
         let input: InputContainer
+        let file: FileDescriptor
+        do { file = try FileDescriptor.openInput(path) } catch {
+            throw Problem(field: field, message: error.description, unreadable: true)
+        }
         do {
-            let file = try FileDescriptor.openForReading(path)
             let io = try CustomIO(reading: file)
             let format = try InputContainer.probe(io, name: name, policy: policy)
             let formatName = String(cString: format.pointee.name)
@@ -118,8 +121,8 @@ public struct JobCheck {
 
     private func checkImage(_ path: String, field: String) throws(Problem) {
         let file: FileDescriptor
-        do { file = try FileDescriptor.openForReading(path) } catch {
-            throw Problem(field: field, message: "cannot read '\(path)': \(error.message)", unreadable: true)
+        do { file = try FileDescriptor.openInput(path) } catch {
+            throw Problem(field: field, message: error.description, unreadable: true)
         }
         do {
             let io = try CustomIO(reading: file)
@@ -186,10 +189,11 @@ public struct JobCheck {
     }
 
     private func checkFontFile(_ path: String, field: String) throws(Problem) {
-        do { _ = try FileDescriptor.openForReading(path) } catch {
-            throw Problem(field: field, message: "cannot read '\(path)': \(error.message)", unreadable: true)
+        let file: FileDescriptor
+        do { file = try FileDescriptor.openInput(path) } catch {
+            throw Problem(field: field, message: error.description, unreadable: true)
         }
-        guard FontCatalog.face(inFile: path) != nil else {
+        guard FontCatalog.face(inFile: "/proc/self/fd/\(file.rawValue)") != nil else {
             throw Problem(field: field, message: "'\(path)' is not a font file FreeType can read (TrueType, OpenType, WOFF, Type 1)")
         }
     }

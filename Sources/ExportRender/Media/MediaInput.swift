@@ -9,16 +9,7 @@ enum MediaInput {
     /// Opens `path` and reads its stream parameters.
     /// - Parameter keepVideo: read video streams too (a re-encode); otherwise only audio is ever read.
     static func open(_ path: String, policy: InputPolicy, keepVideo: Bool = false) throws(RenderError) -> (InputContainer, FileDescriptor) {
-        let file: FileDescriptor
-        do { file = try FileDescriptor.openForReading(path) } catch {
-            let reason: String
-            switch error.errno {
-            case EISDIR: reason = "it is a directory"
-            case EINVAL: reason = "it is not a regular file"
-            default: reason = error.message
-            }
-            throw .inputUnreadable(path: path, reason: reason, transient: error.isTransient)
-        }
+        let file = try FileDescriptor.openInput(path)
         if let size = try? file.size(), size == 0 {
             throw .invalidMedia(path: path, action: "open", reason: "the file is empty")
         }

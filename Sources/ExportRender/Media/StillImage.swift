@@ -60,16 +60,7 @@ final class StillImage {
     ///   `.cancelled` (a stop was requested), `.internal` (out of memory).
     init(path: String, maxPixels: Int = StillImage.maxPixels) throws(RenderError) {
         self.path = path
-        let file: FileDescriptor
-        do { file = try FileDescriptor.openForReading(path) } catch {
-            let reason: String
-            switch error.errno {
-            case EISDIR: reason = "it is a directory"
-            case EINVAL: reason = "it is not a regular file"
-            default: reason = error.message
-            }
-            throw .inputUnreadable(path: path, reason: reason, transient: error.isTransient)
-        }
+        let file = try FileDescriptor.openInput(path)
         let size: Int64
         do { size = try file.size() } catch {
             throw .inputUnreadable(path: path, reason: error.message, transient: error.isTransient)

@@ -128,15 +128,14 @@ final class TextLayer: FrameOverlay {
     /// Reads a font file and adds it to the library (`ass_add_font`, which copies it).
     /// - Returns: the name libass selects its face by.
     private func addFont(_ path: String) throws(RenderError) -> String {
-        guard let face = FontCatalog.face(inFile: path) else {
-            do { _ = try FileDescriptor.openForReading(path) } catch {
-                throw .inputUnreadable(path: path, reason: error.message, transient: error.isTransient)
-            }
+        let file = try FileDescriptor.openInput(path)
+        // fontconfig reads the face through the descriptor opened here (its
+        // /proc/self/fd link), so the file checked is the file added.
+        guard let face = FontCatalog.face(inFile: "/proc/self/fd/\(file.rawValue)") else {
             throw .invalidJob("font file '\(path)' is not a font FreeType can read")
         }
         let bytes: [UInt8]
         do {
-            let file = try FileDescriptor.openForReading(path)
             bytes = try TextLayer.readAll(file)
         } catch {
             throw .inputUnreadable(path: path, reason: error.message, transient: error.isTransient)
