@@ -11,6 +11,7 @@ ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 DESTDIR ?=
 SWIFT ?= swift
+SWIFTC ?= swiftc
 export PATH := $(PATH):/opt/swift/usr/bin
 
 # Debian 12 packages: the FFmpeg, json-c, libass, fontconfig, libcrypto and libdeflate libraries to build against (and a font), the
@@ -25,7 +26,7 @@ BENCH_DEBS = hyperfine nq valgrind time
 RELEASE = $(SWIFT) build -c release --static-swift-stdlib
 BIN = .build/release
 
-.PHONY: all build deps test-deps bench-deps test torture demo bench install install-files uninstall clean lint
+.PHONY: all build deps test-deps bench-deps test torture demo bench install install-files uninstall clean lint fuzz
 
 all: build
 
@@ -61,6 +62,7 @@ lint: test-deps
 test: test-deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) fuzz FUZZ_SECONDS=20
 
 # The long fault tests: kill -9 across 60 jobs, 20,000 jobs through an inotify overflow.
 torture: test-deps
@@ -99,3 +101,22 @@ uninstall:
 
 clean:
 	rm -rf .build examples/out bench/out
+
+# The job decoder under libFuzzer and AddressSanitizer (fuzz/JobDecoderFuzz.swift
+# compiled with Sources/ExportCore). `make fuzz` runs FUZZ_SECONDS over the
+# committed seeds in fuzz/corpus plus what earlier runs found (.build/fuzz/corpus);
+# a crash or a path the harness rejects stops it, the input saved in .build/fuzz/.
+FUZZ_SECONDS ?= 300
+FUZZ_BIN = .build/fuzz/JobDecoderFuzz
+FUZZ_SOURCES = fuzz/JobDecoderFuzz.swift $(shell find Sources/ExportCore -name '*.swift')
+
+$(FUZZ_BIN): $(FUZZ_SOURCES) Sources/CSpoolSys/shim.h Sources/CLibcrypto/shim.h
+	@mkdir -p .build/fuzz
+	@$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -module-name ExportCore -I Sources/CJSONC -I Sources/CSpoolSys -I Sources/CLibcrypto \
+	  $$(pkg-config --cflags json-c libcrypto | sed 's/-I/-Xcc -I/g') $(FUZZ_SOURCES) -o $@ >.build/fuzz/build.log 2>&1 \
+	  || { grep -v 'ld.gold: warning' .build/fuzz/build.log; exit 1; }
+
+fuzz: test-deps $(FUZZ_BIN)
+	@mkdir -p .build/fuzz/corpus
+	SWIFT_BACKTRACE=enable=no $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 -dict=fuzz/job.dict \
+	  -artifact_prefix=.build/fuzz/ -print_final_stats=1 .build/fuzz/corpus fuzz/corpus
