@@ -73,6 +73,10 @@ final class MetricsTests: XCTestCase {
     func testPrometheusTextParsesStrictlyWithCumulativeBuckets() throws {
         try renderSome()
         _ = try h.submitMP3("waiting.mp3")
+        try h.writeJob("later.json", #"{"kind":"mp3","input":"in.wav","output":"out/later.mp3","notBefore":"2999-01-01T00:00:00Z"}"#)
+        XCTAssertEqual(try h.run(["submit", "later.json"]).status, 0)
+        let held = try h.submitMP3("held.mp3")
+        XCTAssertEqual(try h.run(["hold", held]).status, 0)
         let r = try h.run(["stats", "--prometheus"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let m = try PrometheusText(r.stdout)
@@ -85,6 +89,8 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(m.value("exportctl_render_duration_seconds_count", ["kind": "mp3"]), 4)
         XCTAssertEqual(m.value("exportctl_render_duration_seconds_bucket", ["kind": "mp3", "le": "+Inf"]), 4)
         XCTAssertEqual(m.value("exportctl_jobs", ["state": "queued"]), 1)
+        XCTAssertEqual(m.value("exportctl_jobs", ["state": "deferred"]), 1, "notBefore in the future")
+        XCTAssertEqual(m.value("exportctl_jobs", ["state": "held"]), 1)
         XCTAssertEqual(m.value("exportctl_jobs", ["state": "completed"]), 4)
         XCTAssertGreaterThan(try XCTUnwrap(m.value("exportctl_oldest_queued_job_age_seconds", [:])), 0)
         XCTAssertEqual(m.value("exportctl_daemon_running", [:]), 0)
@@ -94,6 +100,22 @@ final class MetricsTests: XCTestCase {
         let future = try PrometheusText(try h.run(["stats", "--prometheus", "--since", "2999-01-01"]).stdout)
         XCTAssertEqual(future.value("exportctl_renders_total", ["kind": "mp3", "outcome": "completed"]), 0)
         XCTAssertEqual(try h.run(["stats", "--prometheus", "--json"]).status, 64)
+    }
+
+    /// The reader the tests above rely on refuses what Prometheus would.
+    func testTheStrictReaderRefusesMalformedText() {
+        let good = "# HELP a_seconds A.\n# TYPE a_seconds histogram\na_seconds_bucket{le=\"1\"} 1\na_seconds_bucket{le=\"+Inf\"} 2\na_seconds_sum 3\na_seconds_count 2\n"
+        XCTAssertNoThrow(try PrometheusText(good))
+        let bad = [
+            good.replacingOccurrences(of: "{le=\"1\"} 1", with: "{le=\"1\"} 3"),  // not cumulative
+            good.replacingOccurrences(of: "a_seconds_count 2", with: "a_seconds_count 5"),  // +Inf ≠ _count
+            good + "# HELP a_seconds A.\n",  // declared twice
+            good + "b_total 1\n",  // a sample of no declared family
+            good.replacingOccurrences(of: "a_seconds_sum 3", with: "a_seconds_sum three"),
+            good.replacingOccurrences(of: "{le=\"1\"}", with: "{le=1}"),
+            String(good.dropLast()),
+        ]
+        for text in bad { XCTAssertThrowsError(try PrometheusText(text), text) }
     }
 
     func testDaemonKeepsTheTextfileCollectorFileUpToDate() throws {

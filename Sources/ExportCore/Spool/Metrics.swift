@@ -51,7 +51,7 @@ public struct Metrics: Sendable {
     /// What the spool's directories hold now.
     public struct Gauges: Sendable {
         public var jobs: [(state: String, count: Int)] = []
-        /// Seconds since the oldest queued job was submitted (0 with an empty queue).
+        /// Seconds since the oldest job in queue/ (queued or deferred) was submitted (0 with an empty queue).
         public var oldestQueuedAge: Double = 0
         public var daemonRunning: Bool
 
@@ -59,8 +59,15 @@ public struct Metrics: Sendable {
             self.daemonRunning = daemonRunning
             for state in JobState.allCases {
                 let ids = (try? spool.ids(in: state)) ?? []
-                jobs.append((state.rawValue, ids.count))
-                if state == .queued, let oldest = ids.first { oldestQueuedAge = max(0, now - oldest.timestamp) }
+                if state == .queued {
+                    // queue/ holds deferred jobs too (waiting to retry, for notBefore or for disk space).
+                    let deferred = ids.isEmpty ? 0 : ((try? QueueSnapshot(spool: spool, now: now))?.entries.values.filter { $0.deferredReason != nil }.count ?? 0)
+                    jobs.append((JobState.queued.rawValue, ids.count - deferred))
+                    jobs.append((JobState.deferred.rawValue, deferred))
+                    if let oldest = ids.first { oldestQueuedAge = max(0, now - oldest.timestamp) }
+                } else {
+                    jobs.append((state.rawValue, ids.count))
+                }
             }
         }
     }
