@@ -130,6 +130,21 @@ final class HookTests: XCTestCase {
         XCTAssertEqual(h.files(in: "spool/outbox"), [])
     }
 
+    func testAHookInterruptedByAKilledDaemonRunsAgainAtTheNextStart() throws {
+        let runs = h.path("runs")
+        try h.writeSettings(#"{"notifications": {"hookTimeoutSeconds": 10}}"#)
+        let id = try h.submitNotifyJob(output: "k.mp3", extra: #""hooks": {"completed": ["sh", "-c", "echo $EXPORTCTL_DELIVERY >> '\#(runs)'; sleep 1"]}"#)
+        let first = try h.startDaemon()
+        h.waitUntil("the hook to start") { FileManager.default.fileExists(atPath: runs) }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        XCTAssertEqual(h.files(in: "spool/outbox"), ["\(id).completed.1.job-hook.json"], "kept: the hook had not finished")
+        _ = try h.startDaemon()
+        h.waitUntil("the hook's second run to finish") { h.files(in: "spool/outbox").isEmpty }
+        XCTAssertEqual(try String(contentsOfFile: runs, encoding: .utf8), "\(id).completed.1.job-hook\n\(id).completed.1.job-hook\n", "at least once")
+        XCTAssertEqual(try h.json(try h.run(["status", "--json", id]).stdout)["state"] as? String, "completed")
+    }
+
     func testSubmitChecksHooks() throws {
         try h.writeJob("j.json", #"{"kind":"mp3","input":"in.wav","output":"out/x.mp3","hooks":{"done":["true"]}}"#)
         var r = try h.run(["submit", "j.json"])
