@@ -43,6 +43,8 @@ public final class Daemon {
     private var overrides: [JobID: Int] = [:]
     /// `pause` and `drain`, from `control/`.
     private var control = QueueControl()
+    /// Jobs whose state change after the render failed, retried until written.
+    private var stranded = StrandedJobs()
     private var current: Running?
     private var stopping = false
     private var lastRescan = 0.0
@@ -89,6 +91,7 @@ public final class Daemon {
 
         while true {
             if current == nil && !stopping {
+                for id in stranded.retryDue(spool: spool, settings: settings, log: log) { enqueue(id) }
                 startNext()
                 if current == nil && (options.once || control.draining) && finishedQueue() {
                     rescan()
@@ -112,6 +115,7 @@ public final class Daemon {
             let now = Clock.monotonic()
             var timeout: Double = current != nil ? 0.25 : max(0, lastRescan + settings.rescanSeconds - now)
             if current == nil && !control.paused, let due = deferred.values.map(\.due).min() { timeout = min(timeout, max(0, due - now)) }
+            if let due = stranded.nextDue { timeout = min(timeout, max(0, due - now)) }
             if !watcher.isReliable { timeout = min(timeout, 1) }
             timeout = min(timeout, upkeep.secondsUntilDue(settings.upkeep))
             let n = poll(&fds, nfds_t(fds.count), Int32(min(timeout, 3600) * 1000))
@@ -286,7 +290,9 @@ public final class Daemon {
             // while, or the rename back (an inotify event) would claim it again at once.
             let wait = max(1, settings.retryBackoffSeconds)
             log("\(id): cannot record the start (\(error)); putting it back for \(fmt(wait)) s")
-            try? Sys.rename(spool.jobPath(id, .processing), src)
+            do { try Sys.rename(spool.jobPath(id, .processing), src) } catch {
+                stranded.add(id, record: nil, userHash: job.userHash, wait: wait)
+            }
             deferred[id] = Deferral(due: Clock.monotonic() + wait, why: .claim)
             return nil
         }
@@ -344,7 +350,12 @@ public final class Daemon {
                 var publishing = record
                 publishing.stage = Daemon.publishingStage
                 publishing.output.bytes = result["bytes"]?.intValue
-                try publishing.write(to: spool, durable: true)
+                do { try publishing.write(to: spool, durable: true) } catch {
+                    // Nothing is published yet: a failure like any other, retried if transient.
+                    try? Sys.removeOutput(temp)
+                    fail(r, job, code: "io", message: "cannot record the publish: \(error)", transient: error.isTransient, renderSeconds)
+                    return
+                }
                 try Publisher.publish(temp: temp, to: job.output, overwrite: job.overwrite, roots: settings.roots)
                 r.state = .completed
                 r.progress = 1
@@ -361,7 +372,9 @@ public final class Daemon {
                 case let .system(s): fail(r, job, code: "io", message: "cannot publish the output: \(s)", transient: s.isTransient, renderSeconds)
                 }
             } catch {
-                log("\(id): cannot record completion: \(error); it will be recovered at the next start")
+                let wait = max(1, settings.retryBackoffSeconds)
+                log("\(id): cannot record completion: \(error); trying again in \(fmt(wait)) s")
+                stranded.add(id, record: r, userHash: job.userHash, renderSeconds: renderSeconds, wait: wait)
             }
         case let .failed(code, message, transient):
             try? Sys.removeOutput(temp)
@@ -390,13 +403,17 @@ public final class Daemon {
                 deferred[r.id] = Deferral(due: Clock.monotonic() + delay, why: .retry)
                 log("\(r.id) will be retried in \(fmt((delay * 1000).rounded() / 1000)) s (attempt \(r.attempts) of \(policy.maxAttempts) failed: \(message))")
             } catch {
-                log("\(r.id): cannot requeue: \(error)")
+                let wait = max(1, settings.retryBackoffSeconds)
+                log("\(r.id): cannot requeue: \(error); trying again in \(fmt(wait)) s")
+                stranded.add(r.id, record: nil, userHash: job.userHash, wait: wait)
             }
             return
         }
         r.state = .failed
         do { try spool.conclude(r, from: .processing, userHash: job.userHash, renderSeconds: renderSeconds) } catch {
-            log("\(r.id): cannot record failure: \(error)")
+            let wait = max(1, settings.retryBackoffSeconds)
+            log("\(r.id): cannot record failure: \(error); trying again in \(fmt(wait)) s")
+            stranded.add(r.id, record: r, userHash: job.userHash, renderSeconds: renderSeconds, wait: wait)
         }
         log("\(r.id) failed: \(code): \(message)")
     }
@@ -431,8 +448,11 @@ public final class Daemon {
         r.finishedAt = Clock.now()
         r.error = .init(code: code, message: message)
         r.recordAttempt(code: code, message: message)
-        do { try spool.conclude(r, from: .processing, userHash: c.job.userHash, renderSeconds: Clock.monotonic() - c.startedMono) } catch {
-            log("\(c.id): cannot record \(state.rawValue): \(error)")
+        let renderSeconds = Clock.monotonic() - c.startedMono
+        do { try spool.conclude(r, from: .processing, userHash: c.job.userHash, renderSeconds: renderSeconds) } catch {
+            let wait = max(1, settings.retryBackoffSeconds)
+            log("\(c.id): cannot record \(state.rawValue): \(error); trying again in \(fmt(wait)) s")
+            stranded.add(c.id, record: r, userHash: c.job.userHash, renderSeconds: renderSeconds, wait: wait)
         }
         log("\(c.id) \(state.rawValue): \(message)")
     }
@@ -526,6 +546,6 @@ public final class Daemon {
     /// their `notBefore` time or for disk space stay queued for a later daemon.
     private func finishedQueue() -> Bool {
         if control.paused { return options.once }
-        return pending.isEmpty && !deferred.values.contains { $0.why == .retry || $0.why == .claim }
+        return pending.isEmpty && stranded.isEmpty && !deferred.values.contains { $0.why == .retry || $0.why == .claim }
     }
 }

@@ -50,6 +50,13 @@ public enum Publisher {
                     if error.errno == EEXIST { throw Failure.exists(output) }
                     throw error
                 }
+                // The name is new: if it cannot be made durable, take it back, so the
+                // retry publishes again instead of finding its own output in the way.
+                do { try Sys.fsync(dirfd, path: dir) } catch {
+                    try? Sys.renameAt(dirfd, name, tempName, replace: false)
+                    throw error
+                }
+                return
             }
             try Sys.fsync(dirfd, path: dir)
         } catch let f as Failure {

@@ -201,8 +201,9 @@ public struct SpoolChecker {
         }
     }
 
-    /// Finishes or requeues a job a dead daemon left in running/; returns what was done.
-    private func recoverOrphan(_ id: JobID) throws(SystemError) -> String {
+    /// Finishes or requeues a job a dead daemon left in running/ (or one whose
+    /// state change failed, `StrandedJobs`); returns what was done.
+    func recoverOrphan(_ id: JobID) throws(SystemError) -> String {
         let job: Job
         do { job = try spool.readJob(id, .processing) } catch {
             var r = StatusSidecar.read(id, in: spool) ?? StatusSidecar(queued: Job(kind: .mp3, input: "", output: ""), id: id)
