@@ -17,10 +17,11 @@ export PATH := $(PATH):/opt/swift/usr/bin
 # Debian 12 packages: the FFmpeg, json-c, libass, fontconfig, libcrypto and libdeflate libraries to build against (and a font), the
 # ffmpeg CLI the tests compare with, mandoc for the man page lint, poppler (pdfinfo) for
 # the carousel PDFs, and a CJK font so the Chinese text tests run. curl posts https webhooks (at run time);
-# python3 and openssl run and certify the webhook receiver of the tests.
+# python3 and openssl run and certify the webhook receiver of the tests; e2fsprogs and xfsprogs make and
+# shut down the loop-mounted ext4 of the power-cut tests, faketime jumps the clock.
 BUILD_DEBS = pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libjson-c-dev \
   libass-dev libfontconfig-dev fonts-dejavu-core libssl-dev libdeflate-dev curl
-TEST_DEBS = ffmpeg mandoc strace poppler-utils fonts-wqy-microhei python3 openssl
+TEST_DEBS = ffmpeg mandoc strace poppler-utils fonts-wqy-microhei python3 openssl e2fsprogs xfsprogs faketime
 BENCH_DEBS = hyperfine nq valgrind time
 
 RELEASE = $(SWIFT) build -c release --static-swift-stdlib
@@ -65,11 +66,12 @@ test: test-deps lint
 	$(MAKE) fuzz FUZZ_SECONDS=20
 
 # The long fault tests: kill -9 across 60 jobs of every kind, 20,000 jobs through an inotify
-# overflow, every errno at every rename and fsync of the daemon with real renders (mp3 and carousel).
+# overflow, every errno at every rename and fsync of the daemon with real renders (mp3 and carousel),
+# 12 power cuts at random moments.
 torture: test-deps
 	$(SWIFT) build --build-tests
 	EXPORTCTL_TORTURE_JOBS=60 EXPORTCTL_TORTURE_OVERFLOW=20000 \
-	  $(SWIFT) test --skip-build --filter 'KillTortureTests|InotifyOverflowTests|SyscallFaultTests'
+	  $(SWIFT) test --skip-build --filter 'KillTortureTests|InotifyOverflowTests|SyscallFaultTests|PowerCutTests'
 
 demo: build test-deps
 	BIN=$(BIN) sh examples/demo.sh
