@@ -18,10 +18,10 @@ export PATH := $(PATH):/opt/swift/usr/bin
 # ffmpeg CLI the tests compare with, mandoc for the man page lint, poppler (pdfinfo) for
 # the carousel PDFs, and a CJK font so the Chinese text tests run. curl posts https webhooks (at run time);
 # python3 and openssl run and certify the webhook receiver of the tests; e2fsprogs and xfsprogs make and
-# shut down the loop-mounted ext4 of the power-cut tests, faketime jumps the clock.
+# shut down the loop-mounted ext4 of the power-cut tests, faketime jumps the clock, zzuf mutates media.
 BUILD_DEBS = pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libjson-c-dev \
   libass-dev libfontconfig-dev fonts-dejavu-core libssl-dev libdeflate-dev curl
-TEST_DEBS = ffmpeg mandoc strace poppler-utils fonts-wqy-microhei python3 openssl e2fsprogs xfsprogs faketime
+TEST_DEBS = ffmpeg mandoc strace poppler-utils fonts-wqy-microhei python3 openssl e2fsprogs xfsprogs faketime zzuf
 BENCH_DEBS = hyperfine nq valgrind time
 
 RELEASE = $(SWIFT) build -c release --static-swift-stdlib
