@@ -28,6 +28,8 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
     case `internal`(String)
     /// The render went past one of the spool's `renderLimits`.
     case limitExceeded(String)
+    /// The render reached its deadline (the job's or the spool's timeout) and stopped itself.
+    case timedOut(String)
 
     /// The `code` of the error event.
     public var code: String {
@@ -42,6 +44,7 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
         case .cancelled: return "cancelled"
         case .internal: return "internal"
         case .limitExceeded: return "limit-exceeded"
+        case .timedOut: return "timeout"
         }
     }
 
@@ -93,7 +96,7 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the render of '\(path)' was cancelled"
         case let .internal(m):
             return m
-        case let .limitExceeded(m):
+        case let .limitExceeded(m), let .timedOut(m):
             return m
         }
     }

@@ -29,6 +29,8 @@ enum EntryPoint {
             Confinement.confine(to: roots)
         }
         Cancellation.installSignalHandlers()
+        // The job's deadline (its timeout), on the system-wide monotonic clock.
+        if let d = getenv(RenderChild.deadlineEnvironment), let t = Double(String(cString: d)) { Cancellation.setDeadline(monotonic: t) }
         signal(SIGPIPE, SIG_IGN)  // a vanished reader shows up as EPIPE (see EventWriter)
         signal(SIGXFSZ, SIG_IGN)  // a file size limit shows up as EFBIG: an io error, temp removed
 
@@ -69,6 +71,9 @@ enum EntryPoint {
                 let pipeline = CarouselPipeline(job: job, tempPath: args[2]) { events.progress($0, stage: $1) }
                 outcome = Result { () throws(RenderError) in try pipeline.run() }
             }
+        }
+        if case .failure(.cancelled) = outcome, Cancellation.deadlineReached, !Cancellation.cpuLimitReached {
+            outcome = .failure(.timedOut("the render reached its deadline (\(RenderChild.deadlineEnvironment)) and stopped itself"))
         }
         if case .failure(.cancelled) = outcome, Cancellation.cpuLimitReached {
             outcome = .failure(.limitExceeded("the render used more than \(cpuLimit ?? 0) s of CPU, the spool's renderLimits.cpuSeconds"))

@@ -28,6 +28,9 @@ public final class Daemon {
         var lastWrite: Double
     }
 
+    /// Seconds past its deadline a render that has not stopped itself is killed.
+    static let deadlineGrace = 1.0
+
     /// The sidecar stage written just before an output is renamed into place.
     static let publishingStage = "publishing"
 
@@ -125,7 +128,9 @@ public final class Daemon {
             if fds[1].revents != 0 { handleEvents(watcher) }
             if watcher.needsRescan { watcher.clearRescan(); rescan() }
             if current != nil { pumpChild() }
-            if let c = current, let limit = c.policy.timeout, Clock.monotonic() - c.startedMono > limit { timeOutCurrent(limit) }
+            if let c = current, let limit = c.policy.timeout, Clock.monotonic() - c.startedMono > limit + Daemon.deadlineGrace {
+                timeOutCurrent(limit)
+            }
             if current == nil, Clock.monotonic() >= lastRescan + settings.rescanSeconds || !watcher.isReliable { rescan() }
         }
         upkeep.tick(settings.upkeep)  // the metrics file shows the last job's end
@@ -299,13 +304,16 @@ public final class Daemon {
         let temp = Spool.tempOutputPath(for: job, id: id)
         try? Sys.removeOutput(temp)
         let child: RenderChild
+        let policy = RetryPolicy(job: job, settings: settings)
+        // The child stops itself at the deadline (its interrupt callback); the daemon kills it a second later if it has not.
+        let deadline = policy.timeout.map { Clock.monotonic() + $0 }
         do { child = try RenderChild(jobFile: spool.jobPath(id, .processing), tempOutput: temp, renderer: options.renderer,
-                                          limits: settings.renderLimits, roots: settings.roots) } catch {
+                                          limits: settings.renderLimits, roots: settings.roots, deadline: deadline) } catch {
             finish(id: id, job: job, record: record, outcome: .failed(code: "spawn", message: "\(error)", transient: true), temp: temp)
             return nil
         }
         log("\(id) processing (attempt \(record.attempts)): \(job.kind.rawValue) → \(job.output)")
-        let running = Running(id: id, job: job, policy: RetryPolicy(job: job, settings: settings), child: child, record: record, temp: temp, startedMono: Clock.monotonic(), lastWrite: Clock.monotonic())
+        let running = Running(id: id, job: job, policy: policy, child: child, record: record, temp: temp, startedMono: Clock.monotonic(), lastWrite: Clock.monotonic())
         if Sys.exists(spool.cancelPath(id)) {
             // A cancel request raced the claim.
             current = running
@@ -332,8 +340,13 @@ public final class Daemon {
         }
         current = c
         if c.child.reap() {
+            let outcome = c.child.outcome()
+            if case .failed(code: "timeout", _, _) = outcome, let limit = c.policy.timeout {
+                timeOutCurrent(limit, stoppedItself: true)
+                return
+            }
             current = nil
-            finish(id: c.id, job: c.job, record: c.record, outcome: c.child.outcome(), temp: c.temp, started: c.startedMono)
+            finish(id: c.id, job: c.job, record: c.record, outcome: outcome, temp: c.temp, started: c.startedMono)
         }
     }
 
@@ -421,11 +434,16 @@ public final class Daemon {
     /// Stops the render in hand at its deadline: the whole process group
     /// killed, the temp output removed, and the job retried (with
     /// `retryOnTimeout`) or failed with `timeout`.
-    private func timeOutCurrent(_ limit: Double) {
+    /// - Parameter stoppedItself: the child reached its deadline and exited (already reaped);
+    ///   otherwise it is killed, `deadlineGrace` after the deadline.
+    private func timeOutCurrent(_ limit: Double, stoppedItself: Bool = false) {
         guard let c = current else { return }
         current = nil
-        c.child.kill(SIGKILL)
-        _ = c.child.reap(blocking: true)
+        if !stoppedItself {
+            c.child.kill(SIGKILL)
+            _ = c.child.reap(blocking: true)
+        }
+        log("\(c.id) reached its deadline of \(fmt(limit)) s: " + (stoppedItself ? "the render stopped itself" : "the render did not stop by itself and was killed"))
         try? Sys.removeOutput(c.temp)
         var r = c.record
         r.finishedAt = Clock.now()

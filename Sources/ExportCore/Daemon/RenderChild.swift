@@ -37,15 +37,19 @@ public final class RenderChild {
 
     /// Starts the renderer on `jobFile`, writing to `tempOutput`, under `limits` (nil: as inherited).
     public convenience init(jobFile: String, tempOutput: String, renderer: String = RenderChild.rendererPath(),
-                            limits: RenderLimits? = nil, roots: PathRoots = PathRoots()) throws(SystemError) {
-        try self.init(arguments: [jobFile, tempOutput], renderer: renderer, limits: limits, roots: roots)
+                            limits: RenderLimits? = nil, roots: PathRoots = PathRoots(), deadline: Double? = nil) throws(SystemError) {
+        try self.init(arguments: [jobFile, tempOutput], renderer: renderer, limits: limits, roots: roots, deadline: deadline)
     }
+
+    /// The environment variable that carries the render's deadline: seconds of CLOCK_MONOTONIC.
+    public static let deadlineEnvironment = "EXPORTCTL_DEADLINE"
 
     /// Starts the renderer with `arguments` (`JOBFILE TEMPFILE`, or `--check JOBFILE`).
     /// - Parameter limits: passed in `EXPORTCTL_RENDER_LIMITS`, which the child applies to itself.
     /// - Parameter roots: passed in `EXPORTCTL_ROOTS`; the child opens every input and output beneath them.
+    /// - Parameter deadline: passed in `EXPORTCTL_DEADLINE` (CLOCK_MONOTONIC seconds); the child stops itself then.
     public init(arguments: [String], renderer: String = RenderChild.rendererPath(), limits: RenderLimits? = nil,
-                roots: PathRoots = PathRoots()) throws(SystemError) {
+                roots: PathRoots = PathRoots(), deadline: Double? = nil) throws(SystemError) {
         var fds: [Int32] = [0, 0]
         if pipe2(&fds, O_CLOEXEC) != 0 { throw SystemError("pipe2") }
         let args = [renderer] + arguments
@@ -58,11 +62,13 @@ public final class RenderChild {
         var e = environ
         while let entry = e.pointee {
             let text = String(cString: entry)
-            if !text.hasPrefix(RenderLimits.environmentName + "=") && !text.hasPrefix(PathRoots.environmentName + "=") { env.append(strdup(entry)) }
+            let ours = [RenderLimits.environmentName, PathRoots.environmentName, RenderChild.deadlineEnvironment].contains { text.hasPrefix($0 + "=") }
+            if !ours { env.append(strdup(entry)) }
             e += 1
         }
         if let limits { env.append(strdup(RenderLimits.environmentName + "=" + limits.environmentValue)) }
         if roots != PathRoots() { env.append(strdup(PathRoots.environmentName + "=" + roots.environmentValue)) }
+        if let deadline { env.append(strdup(RenderChild.deadlineEnvironment + "=" + String(deadline))) }
         env.append(nil)
         defer { for v in env { free(v) } }
         let rc = cspoolsys_spawn(&p, renderer, &cargs, &env, fds[1], -1)
