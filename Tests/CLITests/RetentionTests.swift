@@ -102,6 +102,38 @@ final class RetentionTests: XCTestCase {
         XCTAssertEqual(s["state"] as? String, "completed", "the record outlives its output (keepCompletedFor 7d)")
     }
 
+    func testKeepOutputForRemovesACarouselFolderOnlyWhenItHoldsJustTheJobsFiles() throws {
+        // A stand-in renderer that writes a two-slide carousel folder (4 + 5 + 2 bytes).
+        let script = """
+        #!/bin/sh
+        case "$1" in --check) echo '{"event":"check","ok":true}'; exit 0;; esac
+        mkdir "$2" && printf 'PNG1' > "$2/01.png" && printf 'PNG22' > "$2/02.png" && printf '{}' > "$2/manifest.json"
+        echo '{"event":"result","bytes":11,"slides":2}'
+        """
+        try script.write(toFile: h.path("fake-render"), atomically: true, encoding: .utf8)
+        chmod(h.path("fake-render"), 0o755)
+        try h.writeSettings(#"{"gcInterval": null, "keepOutputFor": "1d"}"#)
+        var ids: [String] = []
+        for name in ["plain", "extra"] {
+            try h.writeJob("\(name).json", #"{"kind":"carousel","output":"out/\#(name)","size":"portrait","slides":[{"text":"one"},{"text":"two"}]}"#)
+            let r = try h.run(["submit", "\(name).json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            ids.append(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        XCTAssertEqual(try h.run(["daemon", "--once"]).status, 0)
+        // Someone added a link into one folder: not only the job's files any more.
+        try FileManager.default.createSymbolicLink(atPath: h.path("out/extra/03.png"), withDestinationPath: h.path("in.wav"))
+        for (id, name) in zip(ids, ["plain", "extra"]) {
+            try h.setFinished(id, secondsAgo: 2 * day)
+            for f in try FileManager.default.contentsOfDirectory(atPath: h.path("out/\(name)")) where f != "03.png" {
+                try h.setModified(h.path("out/\(name)/\(f)"), secondsAgo: 2 * day + 60)
+            }
+        }
+        XCTAssertEqual(try gc([]).map { $0["path"] as? String }, [h.path("out/plain")])
+        XCTAssertFalse(h.exists(h.path("out/plain")), "the folder and its slides are gone")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: h.path("out/extra")).sorted(), ["01.png", "02.png", "03.png", "manifest.json"])
+    }
+
     func testAnExpiredJobTakesItsIdempotencyKeyWithIt() throws {
         try h.writeSettings(#"{"gcInterval": null}"#)
         try "not really audio".write(toFile: h.path("in.wav"), atomically: true, encoding: .utf8)
@@ -127,6 +159,7 @@ final class RetentionTests: XCTestCase {
         let slow = try h.submitMP3("slow.mp3")
         _ = try h.waitFor(slow) { $0["state"] as? String == "processing" }
         try h.setModified("\(h.spool)/running/\(slow).json", secondsAgo: 400 * day)
+        XCTAssertEqual(try gc([]).count, 0, "gc beside a running daemon leaves the job in hand alone")
         try h.setFinished(done, secondsAgo: 2 * 3600)
         let deadline = Date().addingTimeInterval(5)
         func logText() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
