@@ -3,8 +3,9 @@
 public struct NotificationSettings: Sendable, Equatable {
     /// Hooks run for every job of the spool (before the job's own).
     public var hooks = Hooks()
-    /// Whether a job's own `hooks` are run (never for a job file owned by another user).
-    public var jobHooks = true
+    /// Whether a job may bring its own `hooks` (never run for a job file owned by
+    /// another user); nil: yes, unless the spool confines paths (`runsJobHooks`).
+    public var jobHooks: Bool?
     /// Seconds a hook may run before its process group is killed.
     public var hookTimeoutSeconds: Double = 30
     /// The HMAC-SHA256 key webhook bodies are signed with; required for `notify`.
@@ -69,11 +70,24 @@ public struct NotificationSettings: Sendable, Equatable {
     }
 }
 
-extension NotificationSettings {
-    /// Why `jobs` cannot be accepted by a spool with these settings: a webhook with no secret to sign it.
-    func problem(with jobs: [Job], settingsPath: String) -> JobError? {
-        guard webhookSecret == nil, jobs.contains(where: { $0.notify != nil }) else { return nil }
-        return JobError(file: settingsPath, field: "notifications.webhookSecret",
-                        message: "missing; a job asks for a webhook (\"notify\") and its deliveries are signed with this secret")
+extension SpoolSettings {
+    /// Whether jobs' own hooks are accepted and run: `notifications.jobHooks`, which by
+    /// default is true, and false on a spool with `inputRoots` or `outputRoots`,
+    /// where a job's command would reach past the roots the operator set.
+    public var runsJobHooks: Bool { notifications.jobHooks ?? (roots.input.isEmpty && roots.output.isEmpty) }
+
+    /// Why `jobs` cannot be accepted by this spool: a webhook with no secret to sign it
+    /// (exit 78), or hooks on a spool that does not run jobs' own (exit 65).
+    func notificationProblem(with jobs: [Job], settingsPath: String) -> SpoolError? {
+        if notifications.webhookSecret == nil, jobs.contains(where: { $0.notify != nil }) {
+            return .settings(JobError(file: settingsPath, field: "notifications.webhookSecret",
+                                      message: "missing; a job asks for a webhook (\"notify\") and its deliveries are signed with this secret"))
+        }
+        if !runsJobHooks, jobs.contains(where: { !$0.hooks.isEmpty }) {
+            let why = notifications.jobHooks == false ? "false" : "false by default when inputRoots or outputRoots is set"
+            return .refused([JobError(file: settingsPath, field: "notifications.jobHooks",
+                                      message: "is \(why), so a job may not bring its own \"hooks\"; remove them from the job, or set it to true")])
+        }
+        return nil
     }
 }

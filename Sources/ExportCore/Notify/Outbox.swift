@@ -17,12 +17,12 @@ public struct Outbox: Sendable {
     /// The notifications a job ending with `record` gets: the spool's hook for
     /// its state, the job's own hook (when allowed, and only for a job file
     /// owned by the daemon's user) and its webhook.
-    func entries(for record: StatusSidecar, jobFile: String, settings: NotificationSettings) -> [OutboxEntry] {
+    func entries(for record: StatusSidecar, jobFile: String, settings: SpoolSettings) -> [OutboxEntry] {
         var out: [OutboxEntry] = []
-        if let argv = settings.hooks.commands[record.state] { out.append(OutboxEntry(record: record, target: .hook(argv: argv, spoolWide: true))) }
+        if let argv = settings.notifications.hooks.commands[record.state] { out.append(OutboxEntry(record: record, target: .hook(argv: argv, spoolWide: true))) }
         guard let bytes = try? Sys.readFile(jobFile, limit: Job.maxStoredBytes),
               let job = try? JobDecoder(mode: .stored, baseDirectory: "/", checkFiles: false).decode(bytes, name: jobFile) else { return out }
-        if settings.jobHooks, let argv = job.hooks.commands[record.state], Sys.fileStatus(jobFile)?.st_uid == geteuid() {
+        if settings.runsJobHooks, let argv = job.hooks.commands[record.state], Sys.fileStatus(jobFile)?.st_uid == geteuid() {
             out.append(OutboxEntry(record: record, target: .hook(argv: argv, spoolWide: false)))
         }
         if let url = job.notify { out.append(OutboxEntry(record: record, target: .webhook(url: url.description))) }
@@ -32,7 +32,7 @@ public struct Outbox: Sendable {
     /// Queues the notifications of a job that ended with `record` (its file at `jobFile`), durably.
     /// Queuing the same ones again (a conclusion repeated after a crash) changes nothing.
     public func enqueue(for record: StatusSidecar, jobFile: String) throws(SystemError) {
-        let settings = (try? spool.settings())?.notifications ?? NotificationSettings()
+        let settings = (try? spool.settings()) ?? SpoolSettings()
         let entries = entries(for: record, jobFile: jobFile, settings: settings)
         guard !entries.isEmpty else { return }
         try Sys.mkdir(directory)

@@ -34,7 +34,7 @@ public struct Submitter {
     public func queue(_ jobs: [Job], admit: ([Int]) -> [JobError] = { _ in [] }) throws(SpoolError) -> [Submission] {
         let settings: SpoolSettings
         do { settings = try spool.settings() } catch { throw .settings(error) }
-        if let problem = settings.notifications.problem(with: jobs, settingsPath: spool.path("settings.json")) { throw .settings(problem) }
+        if let problem = settings.notificationProblem(with: jobs, settingsPath: spool.path("settings.json")) { throw problem }
         var jobs = jobs
         let keys = KeyIndex(spool: spool)
         var lock: KeyIndex.Lock?
