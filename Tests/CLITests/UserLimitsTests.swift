@@ -28,12 +28,12 @@ final class UserLimitsTests: XCTestCase {
         XCTAssertEqual(try h.run(["submit", try job("a1", user: "ann"), try job("a2", user: "ann")]).status, 0)
         let r = try h.run(["submit", try job("a3", user: "ann")])
         XCTAssertEqual(r.status, 75)
-        XCTAssertEqual(r.stderr, "exportctl: per-user limit maxQueuedPerUser = 2 reached: user 'ann' has 2 jobs queued or running and this submit adds 1; try again when some have finished\n")
+        XCTAssertEqual(r.stderr, "exportctl: per-user limit maxQueuedPerUser = 2 reached: user 'ann' has 2 jobs queued, held or running and this submit adds 1; try again when some have finished\n")
         XCTAssertEqual(try h.run(["submit", try job("b1", user: "bob")]).status, 0, "another user has an allowance of their own")
         // Jobs without a user share one allowance; a batch counts whole.
         let anon = try h.run(["submit", try job("n1", user: nil), try job("n2", user: nil), try job("n3", user: nil)])
         XCTAssertEqual(anon.status, 75)
-        XCTAssertTrue(anon.stderr.contains("jobs without a \"user\" has 0 jobs queued or running and this submit adds 3"), anon.stderr)
+        XCTAssertTrue(anon.stderr.contains("jobs without a \"user\" has 0 jobs queued, held or running and this submit adds 3"), anon.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: h.spool + "/queue").count, 3, "nothing of a refused batch is queued")
     }
 
@@ -55,7 +55,7 @@ final class UserLimitsTests: XCTestCase {
             .write(toFile: h.spool + "/analytics.jsonl", atomically: true, encoding: .utf8)
         let r = try h.run(["submit", try job("a2", user: "ann")])
         XCTAssertEqual(r.status, 75)
-        XCTAssertEqual(r.stderr, "exportctl: per-user limit maxRendersPerUserPerDay = 3 reached: user 'ann' had 2 renders in the last 24 hours and has 1 queued or running; this submit adds 1; try again later\n")
+        XCTAssertEqual(r.stderr, "exportctl: per-user limit maxRendersPerUserPerDay = 3 reached: user 'ann' had 2 renders in the last 24 hours and has 1 queued, held or running; this submit adds 1; try again later\n")
         XCTAssertEqual(try h.run(["submit", try job("b1", user: "bob")]).status, 0)
 
         try settings(#"{"maxRendersPerUserPerDay": 0}"#)

@@ -127,7 +127,7 @@ public struct KeyIndex: Sendable {
         defer { withExtendedLifetime(lock) {} }
         var problems: [Problem] = []
         var want: [String: JobID] = [:]
-        for state in [JobState.queued, .processing, .completed] {
+        for state in [JobState.queued, .held, .processing, .completed] {
             for id in try spool.ids(in: state) {
                 guard let job = try? spool.readJob(id, state), let key = job.idempotencyKey else { continue }
                 let name = KeyIndex.entryName(key: key, userHash: job.userHash)

@@ -5,10 +5,10 @@ import Glibc
 ///
 /// A user is the salted hash `submit` stores for the job's `user` (see
 /// `Submitter`); jobs without a `user` all count as one anonymous user.
-/// - Queued: the user's jobs in `queue/` and `running/` now, plus the new ones.
+/// - Queued: the user's jobs in `queue/`, `held/` and `running/` now, plus the new ones.
 /// - Per day: the user's renders in the last 24 hours (lines of the analytics
 ///   log for jobs that finished completed or failed, or were cancelled while
-///   rendering), plus the user's jobs queued or running now, plus the new ones.
+///   rendering), plus the user's jobs queued, held or running now, plus the new ones.
 ///
 /// The check reads the stored jobs (and, for the daily limit, the log), so it
 /// costs nothing when neither limit is set. Two racing submits may both pass
@@ -32,7 +32,7 @@ public struct UserLimits {
         func who(_ hash: String) -> String { names[hash].map { "user '\($0)'" } ?? "jobs without a \"user\"" }
         var active: [String: Int] = [:]
         do {
-            for state in [JobState.queued, .processing] {
+            for state in [JobState.queued, .held, .processing] {
                 for id in try spool.ids(in: state) {
                     // A job that moved on meanwhile is simply not counted.
                     guard let job = try? spool.readJob(id, state) else { continue }
@@ -43,7 +43,7 @@ public struct UserLimits {
         for (user, n) in adding.sorted(by: { $0.key < $1.key }) {
             let have = active[user] ?? 0
             if let cap = settings.maxQueuedPerUser, have + n > cap {
-                throw .userLimit("per-user limit maxQueuedPerUser = \(cap) reached: \(who(user)) \(have == 1 ? "has 1 job" : "has \(have) jobs") queued or running and this submit adds \(n); try again when some have finished")
+                throw .userLimit("per-user limit maxQueuedPerUser = \(cap) reached: \(who(user)) \(have == 1 ? "has 1 job" : "has \(have) jobs") queued, held or running and this submit adds \(n); try again when some have finished")
             }
         }
         guard let perDay = settings.maxRendersPerUserPerDay else { return }
@@ -57,7 +57,7 @@ public struct UserLimits {
         for (user, n) in adding.sorted(by: { $0.key < $1.key }) {
             let done = rendered[user] ?? 0, have = active[user] ?? 0
             if done + have + n > perDay {
-                throw .userLimit("per-user limit maxRendersPerUserPerDay = \(perDay) reached: \(who(user)) had \(done) render\(done == 1 ? "" : "s") in the last 24 hours and has \(have) queued or running; this submit adds \(n); try again later")
+                throw .userLimit("per-user limit maxRendersPerUserPerDay = \(perDay) reached: \(who(user)) had \(done) render\(done == 1 ? "" : "s") in the last 24 hours and has \(have) queued, held or running; this submit adds \(n); try again later")
             }
         }
     }
