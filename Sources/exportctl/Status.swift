@@ -20,7 +20,7 @@ extension Exportctl {
                 let snapshot = try? QueueSnapshot(spool: spool)
                 let r = try spool.status(of: jobID, snapshot: snapshot)
                 let eta = r.state == .queued || r.state == .processing
-                    ? QueueForecast(spool: spool, estimator: Estimator.load(spool), snapshot: snapshot).eta(of: jobID) : nil
+                    ? QueueForecast(spool: spool, snapshot: snapshot).eta(of: jobID) : nil
                 guard json else { return Sys.print(Format.line(r, eta: eta?.seconds) + "\n") }
                 var record = r.json()
                 if let eta, case var .object(members) = record {

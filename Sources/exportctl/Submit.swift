@@ -113,7 +113,7 @@ extension Exportctl {
                 throw fail(error.description, exitStatus(for: error))
             }
             let ids = results.map(\.id)
-            let estimator = Estimator.load(spool)
+            let estimator = Estimator.load(spool, groups: Set(items.map { Estimator.group(of: $0.job) }))
             let estimates = items.map { estimator.estimate($0.job) }
             var out = "", notes = ""
             for ((r, item), est) in zip(zip(results, items), estimates) {
@@ -139,14 +139,13 @@ extension Exportctl {
             }
             Sys.print(out)
             if !notes.isEmpty && !json { Sys.print(notes, fd: 2) }
-            if !json, let last = zip(results, estimates).filter({ $0.0.earlier == nil }).last {
-                let fresh = zip(results, estimates).filter { $0.0.earlier == nil }.map(\.1)
+            let fresh = zip(results, estimates).filter { $0.0.earlier == nil }.map(\.1)
+            if !json && !fresh.isEmpty {
                 let total = fresh.reduce(0) { $0 + $1.seconds }
                 let learned = fresh.map(\.basis).max() ?? 0
                 let basis = learned > 0 ? "learned from \(learned) render\(learned == 1 ? "" : "s")" : "default estimate, no history yet"
-                let eta = QueueForecast(spool: spool, estimator: estimator).eta(of: last.0.id)
-                Sys.print("exportctl: \(fresh.count == 1 ? "1 job" : "\(fresh.count) jobs") queued; estimated \(Format.seconds(total)) of rendering (\(basis))"
-                          + (eta.map { ", done in about \(Format.seconds($0.seconds))" } ?? "") + "\n", fd: 2)
+                // The time until they are done is `status`'s ETA: it reads the whole queue, which submit does not.
+                Sys.print("exportctl: \(fresh.count == 1 ? "1 job" : "\(fresh.count) jobs") queued; estimated \(Format.seconds(total)) of rendering (\(basis))\n", fd: 2)
             }
             if wait { try waitForJobs(spool: spool, ids: ids, timeout: timeout, json: false, printFinal: false) }
         }

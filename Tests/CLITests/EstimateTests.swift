@@ -26,6 +26,10 @@ final class EstimateTests: XCTestCase {
         for (i, (media, secs)) in renders.enumerated() {
             text += #"{"time":"2026-11-30T10:00:0\#(i).000Z","id":"1900000000000-00000\#(i)","attempt":1,"event":"finished","kind":"mp3","outcome":"completed","user":null,"mediaSeconds":\#(media),"renderSeconds":\#(secs),"error":null,"class":"audio"}"# + "\n"
         }
+        // Not learned from: a failed render, another kind, and a torn last line.
+        text += #"{"time":"2026-11-30T10:01:00.000Z","id":"1900000000000-00000f","attempt":1,"event":"finished","kind":"mp3","outcome":"failed","user":null,"renderSeconds":99,"error":"io","class":"audio"}"# + "\n"
+        text += #"{"time":"2026-11-30T10:01:01.000Z","id":"1900000000000-00000e","attempt":1,"event":"finished","kind":"mp4","outcome":"completed","user":null,"mediaSeconds":10,"renderSeconds":99,"error":null,"class":"slides-fhd"}"# + "\n"
+        text += #"{"time":"2026-11-30T10:01:02.000Z","id":"1900000000000-00000d","attempt":1,"event":"fini"#
         try text.write(toFile: h.spool + "/analytics.jsonl", atomically: true, encoding: .utf8)
     }
 
@@ -42,7 +46,7 @@ final class EstimateTests: XCTestCase {
 
         let human = try h.run(["submit", "-"], stdin: #"{"kind":"mp3","input":"talk.wav","output":"out/c.mp3"}"#)
         XCTAssertEqual(human.lines.count, 1, "standard output has only the id")
-        XCTAssertTrue(human.stderr.contains("1 job queued; estimated 0.3 s of rendering (default estimate, no history yet), done in about 0.8 s"), human.stderr)
+        XCTAssertTrue(human.stderr.contains("1 job queued; estimated 0.3 s of rendering (default estimate, no history yet)\n"), human.stderr)
     }
 
     func testEstimateLearnedFromTheLogAndETAInStatus() throws {

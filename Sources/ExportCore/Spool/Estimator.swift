@@ -61,9 +61,14 @@ public struct Estimator: Sendable {
     }
 
     /// Learns from the end of `spool`'s analytics log; without a readable log, defaults only.
-    public static func load(_ spool: Spool) -> Estimator {
-        Estimator(entries: (try? tailEntries(AnalyticsLog(path: spool.analyticsPath))) ?? [])
+    /// - Parameter groups: the `kind/class` groups wanted; the log is read
+    ///   backwards only until each has `window` renders (nil: the whole tail).
+    public static func load(_ spool: Spool, groups: Set<String>? = nil) -> Estimator {
+        Estimator(entries: (try? recentEntries(AnalyticsLog(path: spool.analyticsPath), groups: groups)) ?? [])
     }
+
+    /// The `kind/class` group of `job`.
+    public static func group(of job: Job) -> String { job.kind.rawValue + "/" + sizeClass(of: job) }
 
     /// Least squares `seconds = a + b × units` with a, b ≥ 0, from 3 renders
     /// whose lengths vary; otherwise the default fixed cost (at most half the
@@ -83,7 +88,7 @@ public struct Estimator: Sendable {
 
     /// The estimate for `job`.
     public func estimate(_ job: Job) -> Estimate {
-        let group = job.kind.rawValue + "/" + Estimator.sizeClass(of: job)
+        let group = Estimator.group(of: job)
         let units = Estimator.units(of: job)
         if let m = models[group] { return Estimate(seconds: m.seconds(units), basis: m.renders, group: group) }
         let d = Estimator.defaults[group] ?? (0.3, 0.5)
@@ -132,8 +137,10 @@ public struct Estimator: Sendable {
         return job.duration
     }
 
-    /// Complete lines of the last `logTail` bytes of `log`, the last line per job kept.
-    static func tailEntries(_ log: AnalyticsLog) throws(SystemError) -> [AnalyticsLog.Entry] {
+    /// Completed renders from the last `logTail` bytes of `log`, in log
+    /// order, the last line per job kept; read from the end, and only until
+    /// each of `groups` has `window` of them, so a submit parses a few dozen lines.
+    static func recentEntries(_ log: AnalyticsLog, groups: Set<String>?) throws(SystemError) -> [AnalyticsLog.Entry] {
         let fd: Int32
         do { fd = try Sys.open(log.path, O_RDONLY | O_NOFOLLOW) } catch {
             if error.errno == ENOENT { return [] }
@@ -146,17 +153,29 @@ public struct Estimator: Sendable {
         var buf = [UInt8](repeating: 0, count: size - start)
         let n = buf.withUnsafeMutableBytes { b in Sys.retry { pread(fd, b.baseAddress!, b.count, off_t(start)) } }
         if n < 0 { throw SystemError("read", log.path) }
+        let completed = Array(#""outcome":"completed""#.utf8)
         var out: [AnalyticsLog.Entry] = []
-        var index: [String: Int] = [:]
-        var lineStart = 0
-        for i in 0..<n where buf[i] == 0x0a {
-            defer { lineStart = i + 1 }
-            // The first line may be cut at its front when the window starts inside it.
-            guard i > lineStart, lineStart > 0 || start == 0,
-                  let v = try? JSONParser.parse(Array(buf[lineStart..<i])), let e = AnalyticsLog.Entry(json: v) else { continue }
-            if let at = index[e.id] { out[at] = e } else { index[e.id] = out.count; out.append(e) }
+        var seen: Set<String> = []
+        var counts: [String: Int] = [:]
+        var end = n
+        // Only whole lines: the bytes after the last newline are a torn line, and
+        // the first line of the window may be cut at its front.
+        while end > 0, buf[end - 1] != 0x0a { end -= 1 }
+        while end > 0 {
+            var lineStart = end - 1
+            while lineStart > 0, buf[lineStart - 1] != 0x0a { lineStart -= 1 }
+            defer { end = lineStart }
+            guard lineStart > 0 || start == 0, end - 1 > lineStart else { continue }
+            let line = buf[lineStart..<(end - 1)]
+            guard let v = try? JSONParser.parse(Array(line)), let e = AnalyticsLog.Entry(json: v), seen.insert(e.id).inserted,
+                  line.firstRange(of: completed) != nil, let cls = e.sizeClass else { continue }
+            let group = e.kind + "/" + cls
+            if let groups, !groups.contains(group) { continue }
+            counts[group, default: 0] += 1
+            if counts[group]! <= window { out.append(e) }
+            if let groups, groups.allSatisfy({ (counts[$0] ?? 0) >= window }) { break }
         }
-        return out
+        return out.reversed()
     }
 }
 

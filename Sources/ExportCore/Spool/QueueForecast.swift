@@ -10,13 +10,14 @@
 /// daemon is running; jobs waiting to retry and the backoff are not counted.
 public struct QueueForecast {
     public let spool: Spool
-    public let estimator: Estimator
+    /// nil: learned from the log for the groups of the jobs involved.
+    public var estimator: Estimator?
     /// The queue's order; read when needed if not given.
     public var snapshot: QueueSnapshot?
     /// Jobs ahead read one by one.
     public static let sampled = 100
 
-    public init(spool: Spool, estimator: Estimator, snapshot: QueueSnapshot? = nil) {
+    public init(spool: Spool, estimator: Estimator? = nil, snapshot: QueueSnapshot? = nil) {
         self.spool = spool
         self.estimator = estimator
         self.snapshot = snapshot
@@ -29,30 +30,30 @@ public struct QueueForecast {
         public var seconds: Double
     }
 
-    /// The forecast for `id` (queued or processing), or nil for a finished or unknown job.
+    /// The forecast for `id` (queued or processing), or nil for a finished,
+    /// held, deferred or unknown job.
     public func eta(of id: JobID, now: Double = Clock.now()) -> ETA? {
         guard let state = spool.state(of: id), state == .queued || state == .processing,
               let job = try? spool.readJob(id, state) else { return nil }
-        let own = estimator.estimate(job)
-        if state == .processing { return ETA(estimate: own, seconds: remaining(id, job, own, now: now)) }
-        var wait = 0.0
-        for r in (try? spool.ids(in: .processing)) ?? [] {
-            if let j = try? spool.readJob(r, .processing) { wait += remaining(r, j, estimator.estimate(j), now: now) }
+        var running: [(JobID, Job)] = []
+        var ahead: [Job] = []
+        var aheadCount = 0
+        if state == .queued {
+            for r in (try? spool.ids(in: .processing)) ?? [] { if let j = try? spool.readJob(r, .processing) { running.append((r, j)) } }
+            guard let order = (snapshot ?? (try? QueueSnapshot(spool: spool)))?.startOrder, let at = order.firstIndex(of: id) else { return nil }
+            aheadCount = at
+            ahead = order[..<at].suffix(QueueForecast.sampled).compactMap { try? spool.readJob($0, .queued) }
         }
-        guard let order = (snapshot ?? (try? QueueSnapshot(spool: spool)))?.startOrder, let at = order.firstIndex(of: id) else { return nil }
-        let ahead = order[..<at]
-        var read = 0, sum = 0.0
-        for a in ahead.suffix(QueueForecast.sampled) {
-            guard let j = try? spool.readJob(a, .queued) else { continue }
-            sum += estimator.estimate(j).seconds
-            read += 1
-        }
-        if read > 0 { wait += sum / Double(read) * Double(ahead.count) }
+        let est = estimator ?? Estimator.load(spool, groups: Set(([job] + ahead + running.map(\.1)).map(Estimator.group)))
+        let own = est.estimate(job)
+        if state == .processing { return ETA(estimate: own, seconds: remaining(id, own, now: now)) }
+        var wait = running.reduce(0) { $0 + remaining($1.0, est.estimate($1.1), now: now) }
+        if !ahead.isEmpty { wait += ahead.reduce(0) { $0 + est.estimate($1).seconds } / Double(ahead.count) * Double(aheadCount) }
         return ETA(estimate: own, seconds: wait + own.seconds)
     }
 
     /// Seconds left of a render in hand.
-    private func remaining(_ id: JobID, _ job: Job, _ est: Estimator.Estimate, now: Double) -> Double {
+    private func remaining(_ id: JobID, _ est: Estimator.Estimate, now: Double) -> Double {
         guard let r = StatusSidecar.read(id, in: spool), let started = r.startedAt else { return est.seconds }
         let elapsed = max(0, now - started)
         if r.progress >= 0.05 && r.progress < 1 { return elapsed * (1 - r.progress) / r.progress }
