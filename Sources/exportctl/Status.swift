@@ -36,11 +36,9 @@ extension Exportctl {
         }
 
         private func overview(_ spool: Spool) throws {
+            guard spool.exists else { throw fail("no spool at \(spool.root)", ExitStatus.noInput) }
             let o: SpoolOverview
-            do { o = try SpoolOverview(spool: spool) } catch {
-                if error.errno == 2 && !spool.exists { throw fail("no spool at \(spool.root)", ExitStatus.noInput) }
-                throw fail(error.description, ExitStatus.ioError)
-            }
+            do { o = try SpoolOverview(spool: spool) } catch { throw fail(error.description, ExitStatus.ioError) }
             if json { Sys.print(o.json().jsonText(pretty: false) + "\n"); return }
             var daemon = o.daemonRunning ? "running" + (o.daemonPID.map { " (pid \($0))" } ?? "") : "not running"
             if o.control.paused { daemon += o.current == nil ? ", paused" : ", paused after the job in hand" }

@@ -79,6 +79,9 @@ final class QueueControlTests: XCTestCase {
     }
 
     func testDrainWithoutADaemonAndResumeUndoesIt() throws {
+        let none = try h.run(["--spool", h.path("nowhere"), "status"])
+        XCTAssertEqual(none.status, 66)
+        XCTAssertEqual(none.stderr, "exportctl: no spool at \(h.path("nowhere"))\n")
         let a = try h.submitJob()
         XCTAssertTrue(try h.run(["drain"]).stdout.contains("no daemon is running"))
         XCTAssertEqual((try overview()["daemon"] as? [String: Any])?["state"] as? String, "stopped")

@@ -551,6 +551,8 @@ public final class Daemon {
         deferred[id] = Deferral(due: Clock.monotonic() + 1, why: .disk)
         var r = StatusSidecar.read(id, in: spool) ?? StatusSidecar(queued: job, id: id)
         guard r.state != .deferred || r.deferredReason == nil || r.nextAttemptAt != nil else { return }
+        // Held or cancelled meanwhile: its record is no longer the daemon's to write.
+        guard Sys.exists(spool.jobPath(id, .queued)) else { return }
         r.state = .deferred
         r.nextAttemptAt = nil
         r.deferredReason = why
