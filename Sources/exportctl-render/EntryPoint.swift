@@ -28,6 +28,14 @@ enum EntryPoint {
             }
             Confinement.confine(to: roots)
         }
+        // A shared spool's job: become its owner first (which clears the parent-death signal: set it again).
+        if let r = getenv(RenderChild.runAsEnvironment), let uid = UInt32(String(cString: r)) {
+            if let problem = RunAs.become(uid_t(uid)) {
+                EventWriter().error(.internal("cannot render as the job's owner: \(problem)"))
+                exit(1)
+            }
+            guard ParentWatch.dieWithParent() else { exit(75) }
+        }
         Cancellation.installSignalHandlers()
         // The job's deadline (its timeout), on the system-wide monotonic clock.
         if let d = getenv(RenderChild.deadlineEnvironment), let t = Double(String(cString: d)) { Cancellation.setDeadline(monotonic: t) }

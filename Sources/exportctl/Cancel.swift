@@ -26,8 +26,10 @@ extension Exportctl {
         }
 
         private func cancel(_ id: JobID, _ spool: Spool) throws -> Int32 {
+            if let refusal = SharedSpool.refusal(for: id, in: spool) { throw fail(refusal, ExitStatus.noPermission) }
             for _ in 0..<3 {
                 guard let state = spool.state(of: id) else { throw fail("no job '\(id)' in this spool", ExitStatus.noInput) }
+                if SharedSpool.mustDrop(spool) && [.queued, .deferred, .held].contains(state) { return try requestFromDaemon(id, spool, state) }
                 switch state {
                 case .cancelled:
                     Sys.print("\(id) cancelled\n")
@@ -57,6 +59,17 @@ extension Exportctl {
                 }
             }
             throw fail("\(id) kept changing state; try again", ExitStatus.tryLater)
+        }
+
+        /// A member of a shared spool's group cannot move jobs: the daemon cancels on their request
+        /// (`cancel/ID`, checked to be theirs); waits up to 5 s for it.
+        private func requestFromDaemon(_ id: JobID, _ spool: Spool, _ state: JobState) throws -> Int32 {
+            try spool.requestCancel(id)
+            let deadline = Clock.monotonic() + 5
+            while Clock.monotonic() < deadline, spool.state(of: id) == state { usleep(20_000) }
+            if spool.state(of: id) == .cancelled { Sys.print("\(id) cancelled\n"); return ExitStatus.ok }
+            Sys.print("\(id) cancel requested; no daemon has acted on it yet (it will when one runs)\n")
+            return ExitStatus.ok
         }
     }
 }

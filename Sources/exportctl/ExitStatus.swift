@@ -13,6 +13,7 @@ enum ExitStatus {
     static let unavailable: Int32 = 69
     static let ioError: Int32 = 74
     static let tryLater: Int32 = 75
+    static let noPermission: Int32 = 77
     static let config: Int32 = 78
     static let timedOut: Int32 = 124
 }

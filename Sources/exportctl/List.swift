@@ -33,7 +33,7 @@ extension Exportctl {
             let directories = state.map { [$0 == .deferred ? .queued : $0] } ?? JobState.allCases
             for s in directories {
                 let snapshot = s == .queued ? try QueueSnapshot(spool: spool) : nil
-                for id in try spool.ids(in: s) {
+                for id in try spool.ids(in: s) where SharedSpool.refusal(for: id, in: spool) == nil {  // a shared spool: only your own jobs
                     guard let r = try? spool.status(of: id, snapshot: snapshot), r.state == s || (s == .queued && r.state == .deferred) else { continue }  // moved on meanwhile
                     if let want = state, r.state != want { continue }
                     records.append(r)

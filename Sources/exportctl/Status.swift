@@ -16,6 +16,7 @@ extension Exportctl {
             let spool = spoolOption.resolved
             guard let id else { return try overview(spool) }
             guard let jobID = JobID(id) else { throw fail("'\(id)' is not a job id (ids look like 65f1c2a8b3e41-9c03fa)", ExitStatus.noInput) }
+            if let refusal = SharedSpool.refusal(for: jobID, in: spool) { throw fail(refusal, ExitStatus.noPermission) }
             do {
                 let snapshot = try? QueueSnapshot(spool: spool)
                 let r = try spool.status(of: jobID, snapshot: snapshot)

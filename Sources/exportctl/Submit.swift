@@ -98,6 +98,7 @@ extension Exportctl {
                 if sources > 1 { Sys.print("exportctl: nothing was queued\n", fd: 2) }
                 throw ExitCode(errors.contains { $0.category != .missingInput } ? ExitStatus.invalidJob : ExitStatus.noInput)
             }
+            if SharedSpool.mustDrop(spool) { return try dropShared(items, spool: spool, decoder: decoder, sources: sources) }
             if dedupe { try deriveKeys(&items) }
             let results: [Submitter.Submission]
             do {
@@ -147,6 +148,28 @@ extension Exportctl {
                 // The time until they are done is `status`'s ETA: it reads the whole queue, which submit does not.
                 Sys.print("exportctl: \(fresh.count == 1 ? "1 job" : "\(fresh.count) jobs") queued; estimated \(Format.seconds(total)) of rendering (\(basis))\n", fd: 2)
             }
+            if wait { try waitForJobs(spool: spool, ids: ids, timeout: timeout, json: false, printFinal: false) }
+        }
+
+        /// A member of a shared spool's group: the jobs go into `drop/`, where the daemon takes them in
+        /// (no idempotency, queue cap or estimate: those need the spool's private folders).
+        private func dropShared(_ items: [Item], spool: Spool, decoder: JobDecoder, sources: Int) throws {
+            let exists = items.compactMap { decoder.existingOutput($0.job, name: $0.name) }
+            if !exists.isEmpty {
+                for e in exists { Sys.print("exportctl: \(e)\n", fd: 2) }
+                if sources > 1 { Sys.print("exportctl: nothing was queued\n", fd: 2) }
+                throw ExitCode(ExitStatus.invalidJob)
+            }
+            let ids: [JobID]
+            do { ids = try SharedSpool.drop(items.map(\.job), into: spool) } catch {
+                throw fail("cannot drop the jobs into \(spool.path(SharedSpool.dropDirectory)): \(error)", ExitStatus.ioError)
+            }
+            var out = ""
+            for (id, item) in zip(ids, items) {
+                out += json ? JSONValue.compactObject([("id", .string(id.rawValue)), ("file", .string(item.file)),
+                                                        ("line", item.line.map { .int(Int64($0)) })]).jsonText() + "\n" : id.rawValue + "\n"
+            }
+            Sys.print(out)
             if wait { try waitForJobs(spool: spool, ids: ids, timeout: timeout, json: false, printFinal: false) }
         }
 

@@ -37,6 +37,8 @@ public final class Daemon {
     public let spool: Spool
     public let options: Options
     private var settings = SpoolSettings()
+    /// On a shared spool: the user the job in hand belongs to and renders as (nil: the daemon's own).
+    private var renderOwner: uid_t?
     private var pending = PendingQueue()
     /// Queued jobs that may not start yet, with when (monotonic) to look again and why.
     private var deferred: [JobID: Deferral] = [:]
@@ -76,6 +78,12 @@ public final class Daemon {
         if sigfd < 0 { throw .system(SystemError("signalfd")) }
         defer { Glibc.close(sigfd); sigprocmask(SIG_SETMASK, &oldMask, nil) }
 
+        if let name = settings.sharedGroup {
+            guard let gid = SharedSpool.group(named: name) else {
+                throw .settings(JobError(file: spool.path("settings.json"), field: "sharedGroup", message: "no group '\(name)' on this machine"))
+            }
+            do { try SharedSpool.prepare(spool, group: gid) } catch { throw .system(error) }
+        }
         do { try recover() } catch { throw .system(error) }
         // Hooks and webhooks: delivered from SPOOL/outbox/ on a thread of their own.
         let notifier = Notifier(spool: spool)
@@ -84,7 +92,8 @@ public final class Daemon {
         let watcher: DirectoryWatcher
         // Watch first, then scan: a job arriving in between is seen by one or the other.
         do {
-            watcher = try DirectoryWatcher(directories: [spool.path("queue"), spool.path("cancel"), spool.path("priority"), spool.path("control")],
+            let drop = SharedSpool.isShared(spool) ? [spool.path(SharedSpool.dropDirectory)] : []
+            watcher = try DirectoryWatcher(directories: [spool.path("queue"), spool.path("cancel"), spool.path("priority"), spool.path("control")] + drop,
                                            mask: UInt32(IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE | IN_DELETE))
         } catch { throw .system(error) }
         if !watcher.isReliable { log("note: \(spool.root) is on a network filesystem; polling every second") }
@@ -154,6 +163,11 @@ public final class Daemon {
     /// requests inotify may have missed, and rereads settings.json.
     private func rescan() {
         lastRescan = Clock.monotonic()
+        if SharedSpool.isShared(spool) {
+            for name in ((try? Sys.listDirectory(spool.path(SharedSpool.dropDirectory))) ?? []).sorted() {
+                SharedSpool.takeIn(name, spool: spool, roots: settings.roots, log: log)
+            }
+        }
         control = QueueControl(spool: spool)
         readOverrides()
         if let ids = try? spool.ids(in: .queued) {
@@ -172,7 +186,9 @@ public final class Daemon {
 
     private func handleEvents(_ watcher: DirectoryWatcher) {
         for e in watcher.read() {
-            if e.directory.hasSuffix("/queue") {
+            if e.directory.hasSuffix("/" + SharedSpool.dropDirectory) {
+                if let id = SharedSpool.takeIn(e.name, spool: spool, roots: settings.roots, log: log) { enqueue(id) }
+            } else if e.directory.hasSuffix("/queue") {
                 if e.name.hasSuffix(".json"), let id = JobID(String(e.name.dropLast(5))) { enqueue(id) }
             } else if e.directory.hasSuffix("/priority") {
                 if let id = JobID(e.name) { priorityChanged(id) }
@@ -187,6 +203,15 @@ public final class Daemon {
     }
 
     private func handleCancelRequest(_ id: JobID) {
+        // On a shared spool only the job's owner (or the daemon's user) may cancel it.
+        if SharedSpool.isShared(spool) {
+            guard let asker = Sys.fileStatus(spool.cancelPath(id))?.st_uid else { return }  // gone: handled already
+            if asker != geteuid(), let owner = SharedSpool.owner(of: id, in: spool), owner != asker {
+                log("\(id): cancel request by uid \(asker) refused: the job belongs to uid \(owner)")
+                try? Sys.unlink(spool.cancelPath(id))
+                return
+            }
+        }
         if current?.id == id {
             stopCurrent(as: .cancelled, code: "cancelled", message: "cancelled while rendering")
         } else {
@@ -305,10 +330,16 @@ public final class Daemon {
         try? Sys.removeOutput(temp)
         let child: RenderChild
         let policy = RetryPolicy(job: job, settings: settings)
+        // A shared spool renders a job as the user whose file it is (fstat above); only root can.
+        renderOwner = SharedSpool.isShared(spool) && st.st_uid != geteuid() ? st.st_uid : nil
+        if let owner = renderOwner, geteuid() != 0 {
+            finish(id: id, job: job, record: record, outcome: .failed(code: "permission", message: "this shared spool's daemon runs as uid \(geteuid()) and cannot render as uid \(owner); run it as root", transient: false), temp: temp)
+            return nil
+        }
         // The child stops itself at the deadline (its interrupt callback); the daemon kills it a second later if it has not.
         let deadline = policy.timeout.map { Clock.monotonic() + $0 }
         do { child = try RenderChild(jobFile: spool.jobPath(id, .processing), tempOutput: temp, renderer: options.renderer,
-                                          limits: settings.renderLimits, roots: settings.roots, deadline: deadline) } catch {
+                                          limits: settings.renderLimits, roots: settings.roots, deadline: deadline, runAs: renderOwner) } catch {
             finish(id: id, job: job, record: record, outcome: .failed(code: "spawn", message: "\(error)", transient: true), temp: temp)
             return nil
         }
@@ -369,7 +400,7 @@ public final class Daemon {
                     fail(r, job, code: "io", message: "cannot record the publish: \(error)", transient: error.isTransient, renderSeconds)
                     return
                 }
-                try Publisher.publish(temp: temp, to: job.output, overwrite: job.overwrite, roots: settings.roots)
+                try Publisher.publish(temp: temp, to: job.output, overwrite: job.overwrite, roots: settings.roots, owner: renderOwner)
                 r.state = .completed
                 r.progress = 1
                 r.output.bytes = result["bytes"]?.intValue
@@ -382,6 +413,7 @@ public final class Daemon {
                 try? Sys.removeOutput(temp)
                 switch e {
                 case let .exists(p): fail(r, job, code: "output-exists", message: "'\(p)' appeared while rendering; set \"overwrite\": true to replace it", transient: false, renderSeconds)
+                case let .notOwner(p): fail(r, job, code: "output-exists", message: "'\(p)' belongs to another user; a shared spool never replaces another user's file", transient: false, renderSeconds)
                 case let .system(s): fail(r, job, code: "io", message: "cannot publish the output: \(s)", transient: s.isTransient, renderSeconds)
                 }
             } catch {

@@ -64,6 +64,7 @@ public final class ForegroundRender {
             switch error {
             case let .exists(p): return .failed(code: "output-exists", message: "'\(p)' appeared while rendering; set \"overwrite\": true to replace it", transient: false)
             case let .system(e): return .failed(code: "io", message: "cannot publish the output: \(e)", transient: e.isTransient)
+            case let .notOwner(p): return .failed(code: "output-exists", message: "'\(p)' belongs to another user", transient: false)
             }
         }
         return outcome

@@ -12,10 +12,15 @@ import Glibc
 public enum Publisher {
     public enum Failure: Error, Sendable {
         case exists(String)
+        /// On a shared spool: the output to replace belongs to someone other than the job's owner.
+        case notOwner(String)
         case system(SystemError)
     }
 
-    public static func publish(temp: String, to output: String, overwrite: Bool, roots: PathRoots = PathRoots()) throws(Failure) {
+    /// - Parameter owner: on a shared spool, the user the job rendered as: the temp must be
+    ///   theirs (their render made it, so they may write that folder) and an output it replaces too.
+    public static func publish(temp: String, to output: String, overwrite: Bool, roots: PathRoots = PathRoots(),
+                               owner: uid_t? = nil) throws(Failure) {
         let dir = PathRules.directory(of: output)
         let tempName = PathRules.basename(of: temp), name = PathRules.basename(of: output)
         do {
@@ -34,6 +39,13 @@ public enum Publisher {
             try Sys.fsync(fd, path: temp)
             var st = stat()
             let isFolder = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+            if let owner {
+                guard st.st_uid == owner else { throw SystemError("publish", temp, errno: EPERM) }
+                var target = stat()
+                if overwrite && fstatat(dirfd, name, &target, AT_SYMLINK_NOFOLLOW) == 0 && target.st_uid != owner {
+                    throw Failure.notOwner(output)
+                }
+            }
             if overwrite && isFolder {
                 // A folder (a carousel) cannot be renamed over a non-empty one: swap, then remove the old.
                 if fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {

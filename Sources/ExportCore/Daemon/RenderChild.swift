@@ -37,9 +37,13 @@ public final class RenderChild {
 
     /// Starts the renderer on `jobFile`, writing to `tempOutput`, under `limits` (nil: as inherited).
     public convenience init(jobFile: String, tempOutput: String, renderer: String = RenderChild.rendererPath(),
-                            limits: RenderLimits? = nil, roots: PathRoots = PathRoots(), deadline: Double? = nil) throws(SystemError) {
-        try self.init(arguments: [jobFile, tempOutput], renderer: renderer, limits: limits, roots: roots, deadline: deadline)
+                            limits: RenderLimits? = nil, roots: PathRoots = PathRoots(), deadline: Double? = nil,
+                            runAs: uid_t? = nil) throws(SystemError) {
+        try self.init(arguments: [jobFile, tempOutput], renderer: renderer, limits: limits, roots: roots, deadline: deadline, runAs: runAs)
     }
+
+    /// The environment variable naming the uid the child renders as (a shared spool's job owner).
+    public static let runAsEnvironment = "EXPORTCTL_RUN_AS"
 
     /// The environment variable that carries the render's deadline: seconds of CLOCK_MONOTONIC.
     public static let deadlineEnvironment = "EXPORTCTL_DEADLINE"
@@ -49,7 +53,7 @@ public final class RenderChild {
     /// - Parameter roots: passed in `EXPORTCTL_ROOTS`; the child opens every input and output beneath them.
     /// - Parameter deadline: passed in `EXPORTCTL_DEADLINE` (CLOCK_MONOTONIC seconds); the child stops itself then.
     public init(arguments: [String], renderer: String = RenderChild.rendererPath(), limits: RenderLimits? = nil,
-                roots: PathRoots = PathRoots(), deadline: Double? = nil) throws(SystemError) {
+                roots: PathRoots = PathRoots(), deadline: Double? = nil, runAs: uid_t? = nil) throws(SystemError) {
         var fds: [Int32] = [0, 0]
         if pipe2(&fds, O_CLOEXEC) != 0 { throw SystemError("pipe2") }
         let args = [renderer] + arguments
@@ -62,13 +66,14 @@ public final class RenderChild {
         var e = environ
         while let entry = e.pointee {
             let text = String(cString: entry)
-            let ours = [RenderLimits.environmentName, PathRoots.environmentName, RenderChild.deadlineEnvironment].contains { text.hasPrefix($0 + "=") }
+            let ours = [RenderLimits.environmentName, PathRoots.environmentName, RenderChild.deadlineEnvironment, RenderChild.runAsEnvironment].contains { text.hasPrefix($0 + "=") }
             if !ours { env.append(strdup(entry)) }
             e += 1
         }
         if let limits { env.append(strdup(RenderLimits.environmentName + "=" + limits.environmentValue)) }
         if roots != PathRoots() { env.append(strdup(PathRoots.environmentName + "=" + roots.environmentValue)) }
         if let deadline { env.append(strdup(RenderChild.deadlineEnvironment + "=" + String(deadline))) }
+        if let runAs { env.append(strdup(RenderChild.runAsEnvironment + "=" + String(runAs))) }
         env.append(nil)
         defer { for v in env { free(v) } }
         let rc = cspoolsys_spawn(&p, renderer, &cargs, &env, fds[1], -1)

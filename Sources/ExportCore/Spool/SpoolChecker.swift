@@ -189,8 +189,11 @@ public struct SpoolChecker {
     }
 
     private func checkPermissions(repair: Bool, _ note: (Finding.Kind, String, String, String?) -> Void) throws(SystemError) {
-        var wanted: [(String, mode_t)] = [(spool.root, 0o700), (spool.path("secret"), 0o600)]
-        wanted += Spool.directories.map { (spool.path($0), 0o700) }
+        // A shared spool's folders are open to its group as `SharedSpool.modes` says; nothing else is.
+        let shared = SharedSpool.isShared(spool) ? SharedSpool.modes : [:]
+        var wanted: [(String, mode_t)] = [(spool.root, shared["."] ?? 0o700), (spool.path("secret"), 0o600)]
+        wanted += Spool.directories.map { (spool.path($0), shared[$0] ?? 0o700) }
+        if let drop = shared[SharedSpool.dropDirectory] { wanted.append((spool.path(SharedSpool.dropDirectory), drop)) }
         for (p, mode) in wanted {
             guard let st = Sys.fileStatus(p) else { continue }
             let have = st.st_mode & 0o7777

@@ -26,11 +26,13 @@ public struct SpoolSettings: Sendable, Equatable {
     public var notifications = NotificationSettings()
     /// Folders job inputs and outputs must lie beneath (`inputRoots`, `outputRoots`); empty: anywhere.
     public var roots = PathRoots()
+    /// A shared spool's group (a name or a number): its members submit through `drop/` (`SharedSpool`).
+    public var sharedGroup: String?
 
     public init() {}
 
     static let fields = Set<String>(["queueCap", "maxAttempts", "rescanSeconds", "timeoutSeconds", "retryBackoffSeconds", "renderLimits",
-                                     "maxQueuedPerUser", "maxRendersPerUserPerDay", "diskMarginMB", "notifications", "inputRoots", "outputRoots"])
+                                     "maxQueuedPerUser", "maxRendersPerUserPerDay", "diskMarginMB", "notifications", "inputRoots", "outputRoots", "sharedGroup"])
         .union(UpkeepSettings.fields)
 
     /// The delay before attempt `attempts + 1`, after `attempts` failed ones.
@@ -88,6 +90,12 @@ public struct SpoolSettings: Sendable, Equatable {
                 s.roots.input = try PathRoots.parse(v, field: k, name: name)
             case "outputRoots":
                 s.roots.output = try PathRoots.parse(v, field: k, name: name)
+            case "sharedGroup":
+                if case .null = v { s.sharedGroup = nil; continue }
+                guard let g = v.stringValue ?? v.intValue.map({ String($0) }), !g.isEmpty else {
+                    throw JobError(file: name, field: k, message: "expected a group name or number, or null")
+                }
+                s.sharedGroup = g
             default: break
             }
         }

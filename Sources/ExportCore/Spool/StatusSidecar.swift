@@ -127,6 +127,7 @@ public struct StatusSidecar: Sendable, Equatable {
         let tmp = spool.path("tmp/status-" + id.rawValue + "." + String(getpid()))
         try? Sys.unlink(tmp)
         let fd = try Sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+        SharedSpool.handOverRecord(fd, id: id, in: spool)  // a shared spool: readable by the job's owner only
         do {
             try Sys.writeAll(fd, Array((json().jsonText() + "\n").utf8), path: tmp)
             if durable { try Sys.fsync(fd, path: tmp) }
