@@ -204,3 +204,19 @@ final class ReadAllTests: XCTestCase {
         XCTAssertEqual(try Sys.readAll(readEnd, limit: 1 << 20), bytes)
     }
 }
+
+/// `--since` times and lengths (`TimeSpan`), on top of `Clock.parseISO8601WithOffset`.
+final class TimeSpanTests: XCTestCase {
+    func testSinceAcceptsDatesTimesZonesAndLengths() {
+        let midnight = 1_795_305_600.0  // 2026-11-22T00:00:00Z
+        XCTAssertEqual(TimeSpan.since("2026-11-22", now: 0), midnight)
+        XCTAssertEqual(TimeSpan.since("2026-11-22T10:00", now: 0), midnight + 36000)
+        XCTAssertEqual(TimeSpan.since("2026-11-22 10:00:30.5Z", now: 0), midnight + 36030.5)
+        XCTAssertEqual(TimeSpan.since("2026-11-22T10:00+01:00", now: 0), midnight + 32400)
+        XCTAssertEqual(TimeSpan.since("24h", now: midnight), midnight - 86400)
+        XCTAssertEqual(TimeSpan.since("90", now: 100), 10)
+        for bad in ["2026-02-31", "2026-11-22T25:00", "2026-11-22T10", "yesterday", "2026-11-22T10:00+01:00Z", "-5m"] {
+            XCTAssertNil(TimeSpan.since(bad, now: 0), bad)
+        }
+    }
+}
