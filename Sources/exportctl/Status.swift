@@ -17,6 +17,11 @@ extension Exportctl {
             guard let id else { return try overview(spool) }
             guard let jobID = JobID(id) else { throw fail("'\(id)' is not a job id (ids look like 65f1c2a8b3e41-9c03fa)", ExitStatus.noInput) }
             if let refusal = SharedSpool.refusal(for: jobID, in: spool) { throw fail(refusal, ExitStatus.noPermission) }
+            if spool.state(of: jobID) == nil && SharedSpool.isDropped(jobID, in: spool) {
+                let waiting = "waiting for the daemon to take it in from drop/"
+                return Sys.print(json ? JSONValue.object([("id", .string(jobID.rawValue)), ("state", .string("queued")), ("stage", .string(waiting))]).jsonText() + "\n"
+                                      : "\(jobID)  queued      \(waiting)\n")
+            }
             do {
                 let snapshot = try? QueueSnapshot(spool: spool)
                 let r = try spool.status(of: jobID, snapshot: snapshot)
@@ -45,7 +50,9 @@ extension Exportctl {
             if o.control.paused { daemon += o.current == nil ? ", paused" : ", paused after the job in hand" }
             if o.control.draining { daemon += ", draining (submit refuses new jobs; the daemon exits when the queue is done)" }
             var out = "daemon: \(daemon)\n"
-            out += "current: " + (o.current.map(Format.line) ?? "none") + "\n"
+            // A shared spool: another user's job in hand is named, not shown.
+            let current = o.current.map { SharedSpool.refusal(for: $0.id, in: spool) == nil ? Format.line($0) : "\($0.id) (another user's job)" }
+            out += "current: " + (current ?? "none") + "\n"
             let n = Dictionary(o.counts.map { ($0.state, $0.jobs) }, uniquingKeysWith: { a, _ in a })
             out += "waiting: \(n[.queued] ?? 0) queued, \(n[.deferred] ?? 0) deferred, \(n[.held] ?? 0) held\n"
             out += "finished: \(n[.completed] ?? 0) completed, \(n[.failed] ?? 0) failed, \(n[.cancelled] ?? 0) cancelled\n"

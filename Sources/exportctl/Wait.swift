@@ -27,6 +27,12 @@ extension Exportctl {
 
 /// Waits for `ids`, showing progress on a terminal, then exits like `wait`.
 func waitForJobs(spool: Spool, ids: [JobID], timeout: Double?, json: Bool, printFinal: Bool) throws {
+    // A shared spool: jobs just dropped are not in the spool's folders until the daemon takes them in.
+    let started = Clock.monotonic()
+    if SharedSpool.isShared(spool), !SharedSpool.awaitTakeIn(ids, in: spool, timeout: timeout) {
+        throw fail("timed out after \(Format.seconds(timeout ?? 0)) waiting for the daemon to take in \(ids.count == 1 ? ids[0].rawValue : "\(ids.count) jobs") from drop/", ExitStatus.timedOut)
+    }
+    let timeout = timeout.map { max(0, $0 - (Clock.monotonic() - started)) }
     let tty = stderrIsTerminal
     var shown = false
     let result: [StatusSidecar]?

@@ -104,9 +104,15 @@ final class SharedSpoolTests: XCTestCase {
         try h.makeTone("bob/t.wav", seconds: 0.5)
         give("bob/t.wav", to: "exportctl-bob")
 
-        // Ann's job renders as Ann: her output is hers.
-        let a = try submit(as: "exportctl-ann", "a.json", #"{"kind":"mp3","input":"t.wav","output":"a.mp3"}"#)
-        XCTAssertEqual(try waitUntil(a, ["completed", "failed"])["state"] as? String, "completed")
+        // Ann's job renders as Ann: her output is hers; `submit --wait` follows it from drop/ to the end.
+        try h.writeJob("ann/a.json", #"{"kind":"mp3","input":"t.wav","output":"a.mp3"}"#)
+        give("ann/a.json", to: "exportctl-ann")
+        let waited = try run(as: "exportctl-ann", in: "ann", ["submit", "--wait", "--timeout", "20", "a.json"])
+        XCTAssertEqual(waited.status, 0, waited.stderr)
+        let a = waited.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(try state(a)["state"] as? String, "completed")
+        let overview = try run(as: "exportctl-ann", in: "ann", ["status"])
+        XCTAssertTrue(overview.stdout.contains("daemon: running"), "a member sees the daemon: \(overview.stdout)")
         XCTAssertEqual(lstat(h.path("ann/a.mp3"), &st), 0)
         XCTAssertEqual(st.st_uid, uid["exportctl-ann"], "the output belongs to the submitter")
         let own = try run(as: "exportctl-ann", in: "ann", ["status", "--json", a])

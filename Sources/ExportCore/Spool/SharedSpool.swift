@@ -39,7 +39,24 @@ public enum SharedSpool {
             if chown(path, me, group) != 0 { throw SystemError("chown", path) }
             if chmod(path, mode) != 0 { throw SystemError("chmod", path) }
         }
+        // Members may see whether a daemon holds the lock (`status`, `cancel`); it holds only its pid.
+        _ = chmod(spool.path("daemon.lock"), 0o644)
         try Sys.fsyncDirectory(spool.root)
+    }
+
+    /// Whether job `id` is still in `drop/`, not yet taken in by the daemon.
+    public static func isDropped(_ id: JobID, in spool: Spool) -> Bool {
+        Sys.exists(spool.path(dropDirectory + "/" + id.rawValue + ".json"))
+    }
+
+    /// Waits (polling every 50 ms) until none of `ids` is still in `drop/`; false when `timeout` passes first.
+    public static func awaitTakeIn(_ ids: [JobID], in spool: Spool, timeout: Double?) -> Bool {
+        let deadline = timeout.map { Clock.monotonic() + $0 }
+        while ids.contains(where: { isDropped($0, in: spool) }) {
+            if let deadline, Clock.monotonic() >= deadline { return false }
+            usleep(50_000)
+        }
+        return true
     }
 
     /// The modes of a shared spool's folders that differ from a private one's 0700
