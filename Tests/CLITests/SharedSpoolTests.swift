@@ -166,6 +166,11 @@ final class SharedSpoolTests: XCTestCase {
         XCTAssertEqual(st.st_uid, uid["exportctl-ann"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: h.path("common")), ["c.mp3"], "no temp left")
 
+        // A shared spool's daemon must be root.
+        let notRoot = try run(as: "exportctl-bob", in: "bob", ["daemon", "--once"])
+        XCTAssertEqual(notRoot.status, 78, notRoot.stderr)
+        XCTAssertTrue(notRoot.stderr.contains("a shared spool's daemon must run as root"), notRoot.stderr)
+
         // And Bob cannot write into Ann's folder at all: refused at submit.
         try h.writeJob("bob/x.json", #"{"kind":"mp3","input":"t.wav","output":"../ann/x.mp3"}"#)
         give("bob/x.json", to: "exportctl-bob")

@@ -65,6 +65,10 @@ public final class Daemon {
     /// Runs until SIGTERM/SIGINT (or, with `once`, until the queue is empty).
     public func run() throws(SpoolError) {
         do { settings = try spool.settings() } catch { throw .settings(error) }
+        // Only root can hand a shared spool's jobs to their submitters and render as them.
+        if settings.sharedGroup != nil && geteuid() != 0 {
+            throw .settings(JobError(file: spool.path("settings.json"), field: "sharedGroup", message: "a shared spool's daemon must run as root (this one is uid \(geteuid()))"))
+        }
         do { try spool.ensureLayout() } catch { throw .system(error) }
         guard access(options.renderer, X_OK) == 0 else {
             throw .system(SystemError("cannot run the renderer", options.renderer, errno: errno))

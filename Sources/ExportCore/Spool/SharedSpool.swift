@@ -150,6 +150,9 @@ public enum SharedSpool {
         guard fstat(fd, &st) == 0 else { return nil }
         let uid = st.st_uid
         do {
+            guard uid == geteuid() || geteuid() == 0 else {
+                throw JobError(file: src, message: "only a daemon running as root takes in other users' jobs")
+            }
             guard (st.st_mode & S_IFMT) == S_IFREG, st.st_nlink == 1, st.st_size <= Job.maxStoredBytes else {
                 throw JobError(file: src, message: "not a regular single-link file of at most \(Job.maxStoredBytes >> 20) MiB")
             }
