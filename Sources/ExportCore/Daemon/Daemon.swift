@@ -279,7 +279,15 @@ public final class Daemon {
 
     private func claim(_ id: JobID) -> Running? {
         let src = spool.jobPath(id, .queued)
-        guard let fd = try? Sys.open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { return nil }
+        let fd: Int32
+        do { fd = try Sys.open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) } catch {
+            if error.errno != ENOENT {
+                // Too many open files, an I/O error: say so and try again later (it was silent until the next rescan).
+                log("\(id) cannot be claimed: \(error)")
+                deferred[id] = Deferral(due: Clock.monotonic() + max(1, settings.retryBackoffSeconds), why: .claim)
+            }
+            return nil
+        }
         defer { Glibc.close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }

@@ -12,7 +12,9 @@ public final class SpoolLock {
     public static func acquire(_ spool: Spool) throws(SpoolError) -> SpoolLock {
         let p = spool.path("daemon.lock")
         let fd: Int32
-        do { fd = try Sys.open(p, O_RDWR | O_CREAT | O_NOFOLLOW, 0o600) } catch { throw .system(error) }
+        // Read-only: a file held open for writing would stop the spool's filesystem
+        // from being remounted read-only (EBUSY) while the daemon runs.
+        do { fd = try Sys.open(p, O_RDONLY | O_CREAT | O_NOFOLLOW, 0o600) } catch { throw .system(error) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let e = errno
             let holder = (try? Sys.readAll(fd, limit: 64)).map { String(decoding: $0, as: UTF8.self).trimmingNewline } ?? ""
@@ -20,8 +22,11 @@ public final class SpoolLock {
             if e == EWOULDBLOCK { throw .busy(holder: "a daemon is already running on it" + (holder.isEmpty ? "" : " (pid \(holder))")) }
             throw .system(SystemError("flock", p, errno: e))
         }
-        _ = ftruncate(fd, 0)
-        try? Sys.writeAll(fd, Array("\(getpid())\n".utf8), path: p)
+        // The pid, through a descriptor of its own: closing it keeps the flock, which belongs to `fd`.
+        if let w = try? Sys.open(p, O_WRONLY | O_TRUNC | O_NOFOLLOW) {
+            try? Sys.writeAll(w, Array("\(getpid())\n".utf8), path: p)
+            Glibc.close(w)
+        }
         return SpoolLock(fd: fd)
     }
 
