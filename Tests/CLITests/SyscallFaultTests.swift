@@ -234,8 +234,6 @@ final class SyscallFaultTests: XCTestCase {
                     let started = Date(), cpuBefore = childCPUSeconds()
                     let r = try traced(["-o", "/dev/null", "-e", "trace=" + syscall, "-e", "inject=\(syscall):error=\(errno):when=\(n)"], ["daemon", "--once"])
                     let seconds = Date().timeIntervalSince(started), cpu = childCPUSeconds() - cpuBefore
-                    // A job deferred for a second must not be polled for in a loop meanwhile.
-                    XCTAssertLessThan(cpu, 0.2 + 0.2 * seconds, "\(errno) at \(call): \(cpu) s of CPU in \(seconds) s")
                     var how = "deferred, completed by the same daemon"
                     if r.status != 0 {
                         // Only start-up (recovery) may give up, and it must say why; a restart finishes the job.
@@ -248,6 +246,11 @@ final class SyscallFaultTests: XCTestCase {
                     try b.assertAllCompletedAndWhole([e], ids: [id], "\(errno) at \(syscall) #\(n) \(call) (daemon: \(r.stderr))")
                     XCTAssertLessThan(seconds, 8, "\(errno) at \(call): no long stall")
                     let s = try h.json(try h.run(["status", "--json", id]).stdout)
+                    // A job deferred for a second must not be polled for in a loop meanwhile. The
+                    // render children are counted too: the replayed ones cost nothing, real ones
+                    // (make torture) up to 0.4 s each.
+                    let renders = Double(s["attempts"] as? Int ?? 1)
+                    XCTAssertLessThan(cpu, 0.2 + 0.2 * seconds + (torture ? 0.4 * renders : 0), "\(errno) at \(call): \(cpu) s of CPU in \(seconds) s")
                     report.append("\(errno) at \(syscall) #\(n) \(call): \(how) on attempt \(s["attempts"] as? Int ?? 0) in \(String(format: "%.1f", seconds)) s (\(String(format: "%.2f", cpu)) s CPU)")
                 }
             }
