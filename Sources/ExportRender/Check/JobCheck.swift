@@ -62,7 +62,7 @@ public struct JobCheck {
         let input: InputContainer
         let file: FileDescriptor
         do { file = try FileDescriptor.openInput(path) } catch {
-            throw Problem(field: field, message: error.description, unreadable: true)
+            throw Problem(field: field, message: JobCheck.unreadable(error), unreadable: true)
         }
         do {
             let io = try CustomIO(reading: file)
@@ -122,7 +122,7 @@ public struct JobCheck {
     private func checkImage(_ path: String, field: String) throws(Problem) {
         let file: FileDescriptor
         do { file = try FileDescriptor.openInput(path) } catch {
-            throw Problem(field: field, message: error.description, unreadable: true)
+            throw Problem(field: field, message: JobCheck.unreadable(error), unreadable: true)
         }
         do {
             let io = try CustomIO(reading: file)
@@ -191,10 +191,18 @@ public struct JobCheck {
     private func checkFontFile(_ path: String, field: String) throws(Problem) {
         let file: FileDescriptor
         do { file = try FileDescriptor.openInput(path) } catch {
-            throw Problem(field: field, message: error.description, unreadable: true)
+            throw Problem(field: field, message: JobCheck.unreadable(error), unreadable: true)
         }
         guard FontCatalog.face(inFile: "/proc/self/fd/\(file.rawValue)") != nil else {
             throw Problem(field: field, message: "'\(path)' is not a font file FreeType can read (TrueType, OpenType, WOFF, Type 1)")
         }
+    }
+}
+
+extension JobCheck {
+    /// A file the check could not open, as the check's messages say it: `cannot read 'PATH': REASON`.
+    static func unreadable(_ error: RenderError) -> String {
+        if case let .inputUnreadable(path, reason, _) = error { return "cannot read '\(path)': \(reason)" }
+        return error.description
     }
 }
