@@ -67,7 +67,7 @@ test: test-deps lint
 
 # The long fault tests: kill -9 across 60 jobs of every kind, 20,000 jobs through an inotify
 # overflow, every errno at every rename and fsync of the daemon with real renders (mp3 and carousel),
-# 12 power cuts at random moments.
+# 12 power cuts at random moments and 8 during carousel overwrites.
 torture: test-deps
 	$(SWIFT) build --build-tests
 	EXPORTCTL_TORTURE_JOBS=60 EXPORTCTL_TORTURE_OVERFLOW=20000 \

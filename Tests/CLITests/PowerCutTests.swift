@@ -184,6 +184,54 @@ final class PowerCutTests: XCTestCase {
         XCTAssertEqual(h.files(in: "mnt/spool/running"), [])
     }
 
+    /// A carousel rendered again over its folder (`"overwrite": true`, swapped in
+    /// with `RENAME_EXCHANGE`), and the power cut right after `wait` reported it
+    /// (in `make torture`: 8 overwrites, each cut at a random moment): the folder
+    /// under the name is whole, the old one or the new, and recovery leaves only it.
+    func testACarouselOverwriteIsWholeOldOrNewAfterACut() throws {
+        let torture = ProcessInfo.processInfo.environment["EXPORTCTL_TORTURE_JOBS"] != nil
+        let b = batch()
+        let first = try b.writeJobs(1, kinds: [.carousel])[0]
+        let again = try String(contentsOfFile: h.path(first.file), encoding: .utf8)
+            .replacing(#""kind":"carousel","#, with: #""kind":"carousel","overwrite":true,"#).replacing("survives", with: "again")
+        try h.writeJob("again.json", again)
+        let s = try h.run(["submit", first.file])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        try startDaemon()
+        XCTAssertEqual(try h.run(["wait", "--timeout", "60"] + s.lines).status, 0)
+        func manifestJob() throws -> String? {
+            let data = try Data(contentsOf: URL(fileURLWithPath: h.path(first.output + "/manifest.json")))
+            return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["job"] as? String
+        }
+        var generator = SystemRandomNumberGenerator()
+        var sawOld = 0, sawNew = 0
+        for cut in 1...(torture ? 8 : 1) {
+            let before = try manifestJob()
+            let o = try h.run(["submit", "again.json"])
+            XCTAssertEqual(o.status, 0, o.stderr)
+            let id = o.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            if torture {
+                if daemon == nil { try startDaemon() }
+                usleep(UInt32.random(in: 0...1_000_000, using: &generator))
+            } else {
+                XCTAssertEqual(try h.run(["wait", "--timeout", "60", id]).status, 0)
+            }
+            try powerCut()
+            if let p = try b.problem(with: first) { XCTFail("cut \(cut): the folder under the name is not whole: " + p) }
+            let after = try manifestJob()
+            XCTAssertTrue(after == before || after == id, "cut \(cut): the old folder or the new one, not another")
+            if after == id { sawNew += 1 } else { sawOld += 1 }
+            if !torture { XCTAssertEqual(after, id, "an overwrite wait reported is the one on disk") }
+            let d = try h.run(["daemon", "--once"])
+            XCTAssertEqual(d.status, 0, d.stderr)
+            XCTAssertEqual(try h.json(try h.run(["status", "--json", id]).stdout)["state"] as? String, "completed")
+            XCTAssertEqual(try manifestJob(), id, "cut \(cut): after recovery the new folder is in place")
+            XCTAssertEqual(h.files(in: "mnt/out"), ["o0"], "cut \(cut): no temp folder left beside it")
+            if let p = try b.problem(with: first) { XCTFail("cut \(cut) after recovery: " + p) }
+        }
+        print("carousel overwrite cuts: the old folder whole after \(sawOld), the new one after \(sawNew)")
+    }
+
     /// Cuts at random moments while the daemon works through a batch of every
     /// kind (12 cuts over 16 jobs, `make torture` only): after each, before any
     /// recovery, every acknowledged job is in the spool and anything under an
