@@ -306,8 +306,8 @@ final class DiskFaultTests: XCTestCase {
         let id = s.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         // The clock jumps back before the daemon starts, and again while it runs.
         try "-2h\n".write(toFile: clock, atomically: true, encoding: .utf8)
-        // Through timeout(1): exec'd straight under libfaketime's preload, exportctl
-        // saw no arguments and printed its help (seen here); as a child of a preloaded process it runs normally.
+        // Through timeout(1): any Swift program exec'd straight under libfaketime's preload
+        // gets an empty CommandLine.arguments (seen here); as a child of a preloaded process it gets them.
         try startDaemon(["/usr/bin/timeout", "600"], env: faked)
         XCTAssertTrue(daemon!.isRunning, "the daemon runs under libfaketime: \(log)")
         _ = try h.waitFor(id) { $0["nextAttemptAt"] != nil }
