@@ -14,6 +14,37 @@ final class SchedulingTests: XCTestCase {
 
     override func tearDown() { h?.stopAll() }
 
+    func testStatusReadsOnlyTheJobFilesThatCanChangeItsPlace() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else { throw XCTSkip("strace is not installed") }
+        let names = try (0..<300).map { i in try h.writeJob("j\(i).json", #"{"kind":"mp3","input":"in.wav","output":"out/\#(i).mp3"}"#) }
+        let plain = try h.run(["submit"] + names)
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let ids = plain.lines
+        let urgent = try h.submitJob("\"priority\": 3")
+        let later = try h.submitJob("\"notBefore\": \"2099-01-01T00:00:00Z\"")
+        XCTAssertEqual(h.files(in: "spool/scheduled").sorted(), [urgent, later].sorted(), "only jobs with a schedule of their own are marked")
+
+        let trace = h.path("status.trace")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
+        p.arguments = ["-f", "-o", trace, "-e", "trace=open,openat", CLIHarness.exportctl, "status", "--json", ids[150]]
+        p.environment = h.environment
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let s = try h.json(String(decoding: data, as: UTF8.self))
+        XCTAssertEqual(s["position"] as? Int, 152, "behind the priority-3 job and 150 earlier ones; the notBefore job has no place")
+        XCTAssertEqual(try h.status(later)["state"] as? String, "deferred")
+        XCTAssertEqual(try h.status(urgent)["position"] as? Int, 1)
+        let opened = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+            .filter { $0.contains("/queue/") && $0.contains(".json") && !$0.contains("ENOENT") }
+        // Its own file, and the nearest jobs ahead for its ETA (QueueForecast.sampled, 16); not all 300.
+        XCTAssertLessThanOrEqual(opened.count, 20, "status opened \(opened.count) queued job files:\n" + opened.prefix(5).joined(separator: "\n"))
+    }
+
     func testPriorityOrderPositionAndAChangeWhileQueued() throws {
         let ids = try [0, 5, 0, 10, -1].map { try h.submitJob($0 == 0 ? "" : "\"priority\": \($0)") }
         // Higher first, FIFO within a priority.
@@ -43,6 +74,7 @@ final class SchedulingTests: XCTestCase {
         XCTAssertTrue(h.eventually { h.files(in: "spool/done").count == 5 })
         XCTAssertEqual(h.renders().map(\.id), [ids[4], ids[3], ids[0], ids[2], ids[1]], "the daemon starts them in that order")
         XCTAssertEqual(h.files(in: "spool/priority"), [], "a finished job's priority file is removed")
+        XCTAssertEqual(h.files(in: "spool/scheduled"), [], "a finished job's schedule mark is removed")
 
         let done = try h.run(["priority", ids[0], "3"])
         XCTAssertEqual(done.status, 1)

@@ -14,8 +14,8 @@ public struct QueueForecast {
     public var estimator: Estimator?
     /// The queue's order; read when needed if not given.
     public var snapshot: QueueSnapshot?
-    /// Jobs ahead read one by one.
-    public static let sampled = 100
+    /// Jobs ahead read one by one (16 keeps `status` near 10 ms with 10,000 queued).
+    public static let sampled = 16
 
     public init(spool: Spool, estimator: Estimator? = nil, snapshot: QueueSnapshot? = nil) {
         self.spool = spool

@@ -23,12 +23,28 @@ public struct QueueSnapshot: Sendable {
     private let spool: Spool
     private let now: Double
 
-    /// Reads every job in `queue/` (its file, its priority and its sidecar).
+    /// Lists `queue/`, `status/`, `priority/` and `scheduled/`, and reads the
+    /// file and record only of the queued jobs that have a record (tried
+    /// before) or a schedule of their own (`Spool.scheduledPath`); every
+    /// other queued job has priority 0 (or its `priority/ID`) and may start.
     public init(spool: Spool, withOrder: Bool = true, now: Double = Clock.now()) throws(SystemError) {
         self.spool = spool
         self.now = now
         guard withOrder else { return }
-        for id in try spool.ids(in: .queued) { entries[id] = QueueSnapshot.entry(id, spool: spool, now: now) }
+        func listed(_ dir: String, suffix: String = "") -> Set<String> {
+            Set(((try? Sys.listDirectory(spool.path(dir))) ?? []).compactMap { n in
+                suffix.isEmpty ? n : (n.hasSuffix(suffix) ? String(n.dropLast(suffix.count)) : nil)
+            })
+        }
+        let records = listed("status", suffix: ".json"), marked = listed("scheduled"), overridden = listed("priority")
+        for id in try spool.ids(in: .queued) {
+            if records.contains(id.rawValue) || marked.contains(id.rawValue) {
+                entries[id] = QueueSnapshot.entry(id, spool: spool, now: now)
+            } else {
+                let priority = overridden.contains(id.rawValue) ? spool.priorityOverride(id) ?? 0 : 0
+                entries[id] = Entry(id: id, priority: priority, notBefore: nil, deferredReason: nil)
+            }
+        }
         startOrder = entries.values.filter { $0.deferredReason == nil }
             .sorted { QueueSnapshot.startsBefore(($0.priority, $0.id), ($1.priority, $1.id)) }.map(\.id)
         for (i, id) in startOrder.enumerated() { positions[id] = i + 1 }

@@ -170,6 +170,7 @@ public enum SharedSpool {
                 try Sys.fsync(out, path: tmp)
                 try Sys.close(out, path: tmp)
             } catch { Glibc.close(out); try? Sys.unlink(tmp); throw error }
+            if Spool.needsScheduleMark(job) { try spool.markScheduled([id]) }
             do { try Sys.renameNoReplace(tmp, spool.jobPath(id, .queued)) } catch { try? Sys.unlink(tmp); throw error }
             try Sys.fsyncDirectory(spool.path("queue"))
             try Sys.unlink(src)

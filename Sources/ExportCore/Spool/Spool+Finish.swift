@@ -39,6 +39,7 @@ extension Spool {
         }
         try Sys.fsyncDirectory(path(record.state.directory))
         try? Sys.unlink(priorityPath(record.id))  // a finished job has no place in the queue
+        try? Sys.unlink(scheduledPath(record.id))
         return true
     }
 
@@ -63,6 +64,7 @@ extension Spool {
         record.deferredReason = nil
         record.error = StatusSidecar.Failure(code: "cancelled", message: from == .held ? "cancelled while held" : "cancelled while queued")
         try? Sys.unlink(priorityPath(id))
+        try? Sys.unlink(scheduledPath(id))
         try record.write(to: self, durable: true)
         try Outbox(spool: self).enqueue(for: record, jobFile: jobPath(id, .cancelled))
         try AnalyticsLog(path: analyticsPath).append(.init(

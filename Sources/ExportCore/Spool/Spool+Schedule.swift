@@ -11,6 +11,31 @@ public enum JobChange: Sendable, Equatable {
 }
 
 extension Spool {
+    /// `scheduled/ID`: an empty file that says the job file of `ID` has a
+    /// priority or a `notBefore` of its own. `status` and `list` read only
+    /// those job files (and the ones with a record) to place a job in the
+    /// queue, so that with 10,000 jobs queued they do not read 10,000 files.
+    /// The daemon never relies on it: it orders jobs from their files.
+    public func scheduledPath(_ id: JobID) -> String { root + "/scheduled/" + id.rawValue }
+
+    /// Whether `job`'s own file changes where it stands in the queue.
+    static func needsScheduleMark(_ job: Job) -> Bool { job.schedule.priority != 0 || job.schedule.notBefore != nil }
+
+    /// Marks `ids` as having a schedule of their own (before they are queued), then fsyncs `scheduled/`.
+    func markScheduled(_ ids: [JobID]) throws(SystemError) {
+        guard !ids.isEmpty else { return }
+        for id in ids {
+            let p = scheduledPath(id)
+            let fd: Int32
+            do { fd = try Sys.open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600) } catch {
+                if error.errno == EEXIST { continue }
+                throw error
+            }
+            try Sys.close(fd, path: p)
+        }
+        try Sys.fsyncDirectory(path("scheduled"))
+    }
+
     /// Parks a queued (or deferred) job in `held/`, where the daemon does not look.
     ///
     /// The rename out of `queue/` decides the race with the daemon's claim:

@@ -46,7 +46,7 @@ public struct Spool: Sendable {
     public func cancelPath(_ id: JobID) -> String { root + "/cancel/" + id.rawValue }
     public var analyticsPath: String { root + "/analytics.jsonl" }
 
-    static let directories = ["tmp", "queue", "held", "running", "done", "failed", "cancelled", "status", "cancel", "priority", "control"]
+    static let directories = ["tmp", "queue", "held", "running", "done", "failed", "cancelled", "status", "cancel", "priority", "scheduled", "control"]
 
     /// Whether the spool has been created.
     public var exists: Bool { Sys.exists(root + "/queue") }

@@ -118,6 +118,14 @@ public struct SpoolChecker {
             if repair { try Sys.unlink(spool.path("priority/" + name)) }
             note(.stalePriority, spool.path("priority/" + name), "a priority for a job that is \(state?.rawValue ?? "unknown")", "removed")
         }
+        for name in (try? Sys.listDirectory(spool.path("scheduled"))) ?? [] {
+            let id = JobID(name)
+            let state = id.flatMap { spool.state(of: $0) }
+            if state?.isWaiting == true { continue }
+            if state == .processing && !runningAreOrphans { continue }
+            if repair { try Sys.unlink(spool.path("scheduled/" + name)) }
+            note(.stalePriority, spool.path("scheduled/" + name), "a schedule mark for a job that is \(state?.rawValue ?? "unknown")", "removed")
+        }
 
         // Temps of dead processes.
         for (p, problem) in try staleTemps(now: Clock.now()) {

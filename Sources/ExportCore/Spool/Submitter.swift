@@ -76,8 +76,10 @@ public struct Submitter {
         var temps: [(Int, JobID, String)] = []
         var queued: [String] = []
         var written: [String] = []
+        var marked: [JobID] = []
         func rollback() {
             for (_, _, t) in temps { try? Sys.unlink(t) }
+            for id in marked { try? Sys.unlink(spool.scheduledPath(id)) }
             for q in queued { try? Sys.unlink(q) }
             for name in written { keys.remove(name) }
         }
@@ -114,6 +116,8 @@ public struct Submitter {
                 written.append(name)
             }
             if !written.isEmpty { try Sys.fsyncDirectory(keys.directory) }
+            marked = temps.filter { Spool.needsScheduleMark(jobs[$0.0]) }.map(\.1)
+            try spool.markScheduled(marked)
             for (i, id, tmp) in temps {
                 let dest = spool.jobPath(id, .queued)
                 try Sys.renameNoReplace(tmp, dest)
