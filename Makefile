@@ -21,7 +21,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 # shut down the loop-mounted ext4 of the power-cut tests, faketime jumps the clock, zzuf mutates media.
 BUILD_DEBS = pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libjson-c-dev \
   libass-dev libfontconfig-dev fonts-dejavu-core libssl-dev libdeflate-dev curl
-TEST_DEBS = ffmpeg mandoc strace poppler-utils fonts-wqy-microhei python3 openssl e2fsprogs xfsprogs faketime zzuf
+TEST_DEBS = ffmpeg mandoc strace time poppler-utils fonts-wqy-microhei python3 openssl e2fsprogs xfsprogs faketime zzuf
 BENCH_DEBS = hyperfine nq valgrind time
 
 RELEASE = $(SWIFT) build -c release --static-swift-stdlib

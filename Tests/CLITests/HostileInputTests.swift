@@ -70,10 +70,15 @@ final class HostileInputTests: XCTestCase {
         let good = try h.run(["submit", "good.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
         // The daemon under strace, following its render children: every open is logged.
-        let trace = h.path("opens.trace")
+        // GNU time reports the largest resident set of strace and of everything
+        // reaped below it: the daemon and each render child.
+        let trace = h.path("opens.trace"), rss = h.path("rss.txt")
+        let timeTool = "/usr/bin/time"
+        guard FileManager.default.isExecutableFile(atPath: timeTool) else { throw XCTSkip("GNU time is not installed (Debian package time)") }
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
-        p.arguments = ["-f", "-qq", "-e", "trace=open,openat,openat2,connect", "-o", trace, CLIHarness.exportctl, "daemon", "--once"]
+        p.executableURL = URL(fileURLWithPath: timeTool)
+        p.arguments = ["-f", "%M", "-o", rss, "/usr/bin/strace",
+                       "-f", "-qq", "-e", "trace=open,openat,openat2,connect", "-o", trace, CLIHarness.exportctl, "daemon", "--once"]
         p.currentDirectoryURL = URL(fileURLWithPath: h.path(""))
         p.environment = h.environment
         p.standardOutput = FileHandle.nullDevice
@@ -104,6 +109,12 @@ final class HostileInputTests: XCTestCase {
         XCTAssertFalse(log.contains("canary-secret"), "nothing opened the canary the playlists name")
         XCTAssertFalse(log.contains("sin_port=htons(9)"), "nothing connected to the loopback URL")
         XCTAssertEqual(h.files(in: "out").filter { $0.hasPrefix(".") }, [], "no temp left")
+
+        // Memory stays bounded: no render (nor the daemon) grew past 256 MB on any of them.
+        let peakKB = Int(try String(contentsOfFile: rss, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last ?? "") ?? -1
+        XCTAssertGreaterThan(peakKB, 0, "GNU time printed no peak")
+        XCTAssertLessThan(peakKB, 256 * 1024, "a render's resident set reached \(peakKB / 1024) MB")
+        print("hostile corpus: largest resident set of the daemon and its renders \(peakKB / 1024) MB")
     }
 
     func testAnImageClaiming16000x16000IsRefusedQuicklyAndADirectoryOrAFIFOIsNoInput() throws {
