@@ -11,7 +11,7 @@ final class DaemonFaultTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else { throw XCTSkip("strace is not installed") }
         h = try CLIHarness(needsRenderer: true)
         // The whole layout, so the daemon's only fsyncs are recovery's and the job's.
-        for d in ["tmp", "queue", "held", "running", "done", "failed", "cancelled", "status", "cancel", "priority", "control"] {
+        for d in ["tmp", "queue", "held", "running", "done", "failed", "cancelled", "status", "cancel", "priority", "scheduled", "control"] {
             try FileManager.default.createDirectory(atPath: h.spool + "/" + d, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
         }
