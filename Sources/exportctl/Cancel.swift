@@ -6,6 +6,7 @@ extension Exportctl {
     /// `exportctl cancel`: cancel queued jobs at once, running ones within a second.
     struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cancel",
             abstract: "Cancel jobs: a queued job at once, a running one within a second (its partial output removed).",
             discussion: "Exit 0 when every job is cancelled (or already was), 1 when one had already completed or failed.")
 

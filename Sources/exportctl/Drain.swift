@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl drain`: finish the queue, accept nothing new, then the daemon exits.
     struct Drain: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "drain",
             abstract: "Drain the spool: submit refuses new jobs (exit 75) while the daemon finishes what is queued, then exits 0.",
             discussion: "Kept in the spool (control/draining) until the daemon has drained the queue or 'exportctl resume' is run. Exit 0; 74.")
 

@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl events`: every job's events as NDJSON, until interrupted.
     struct Events: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "events",
             abstract: "Print every job's events (state changes and progress steps) as NDJSON until interrupted.",
             discussion: "With --since, first the logged events from that time on (the log keeps the last 8 to 16 MiB).")
 

@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl fsck`: check the spool and, with --repair, fix it.
     struct Fsck: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "fsck",
             abstract: "Check the spool for what a crash or a careless operator can leave; --repair fixes it.",
             discussion: "Exit 0 when the spool is clean, 1 when problems were found (and, with --repair, fixed), 75 when --repair is refused because a daemon is running (a daemon repairs the spool itself when it starts).")
 

@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl health`: can this spool take and render jobs now?
     struct Health: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "health",
             abstract: "Check the spool's layout and permissions, the daemon, free disk, FFmpeg's encoders and the fonts; say what to fix.",
             discussion: "Prints one line per problem with what to do about it. Exit 0 when everything is fine, 1 when there is at least one problem, 64 on a usage error.")
 

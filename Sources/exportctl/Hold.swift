@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl hold`: park queued jobs where the daemon does not start them.
     struct Hold: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "hold",
             abstract: "Park queued jobs: the daemon does not start them until they are released.",
             discussion: "A held job keeps its id and priority. Exit 0 when every job is held (or already was), 1 when one was not queued, 66 for an unknown id, 74, 75 if a job kept changing state.")
 

@@ -6,7 +6,7 @@ extension JobState: ExpressibleByArgument {}
 extension Exportctl {
     /// `exportctl list`: every job in the spool, oldest first.
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List jobs, oldest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List jobs, oldest first.")
 
         @OptionGroup var spoolOption: SpoolOption
         @Option(help: ArgumentHelp("Only jobs in this state: queued, deferred, held, processing, completed, failed, cancelled.", valueName: "state"))

@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl pause`: the daemon finishes the job in hand and starts no other.
     struct Pause: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "pause",
             abstract: "Pause the queue: the daemon finishes the job in hand and starts no new one until 'exportctl resume'.",
             discussion: "Kept in the spool (control/paused), so it outlives the daemon. Submit still accepts jobs. Exit 0; 74.")
 

@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl priority ID N`: change a waiting job's priority.
     struct Priority: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "priority",
             abstract: "Change the priority of a queued, deferred or held job (higher starts first).",
             discussion: "N is a whole number -1000…1000. Exit 0 when changed, 1 when the job has already started or finished, 64 for a bad N, 66 for an unknown id, 74.")
 

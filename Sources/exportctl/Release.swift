@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl release`: put held jobs back in the queue.
     struct Release: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "release",
             abstract: "Put held jobs back in the queue, at their place by priority and id.",
             discussion: "Exit 0 when every job is released, 1 when one was not held, 66 for an unknown id, 74, 75 if a job kept changing state.")
 

@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl render FILE`: one job in the foreground, no spool.
     struct Render: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "render",
             abstract: "Render one job file in the foreground, without a spool or daemon.",
             discussion: "Same validation, render process, verification and atomic publish as the daemon. Exit 0 on success, 1 if the render failed, 2 if interrupted, 65 for an invalid job, 66 for a missing input, 69 if exportctl-render is missing, 74 on an I/O error.")
 

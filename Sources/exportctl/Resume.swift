@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl resume`: undo pause and drain.
     struct Resume: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "resume",
             abstract: "Resume the queue after 'pause' or 'drain': the daemon starts jobs again and submit accepts them.",
             discussion: "Exit 0; 74.")
 

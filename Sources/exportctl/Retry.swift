@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl retry`: put failed or cancelled jobs back in the queue.
     struct Retry: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "retry",
             abstract: "Put failed or cancelled jobs back in the queue with a fresh count of attempts (their history is kept).",
             discussion: "Exit 0 when every job was requeued, 1 when one was not failed or cancelled, 66 for an unknown id, 74.")
 

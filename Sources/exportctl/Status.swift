@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl status [ID]`: one job's state, or the whole spool's.
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show a job's state, queue position or progress, output and error; without an id, the daemon and the queue.",
             discussion: "Without an id: whether a daemon runs (and its pid), paused or draining, the job in hand, and how many jobs are in each state. Exit 0; 66 for an unknown id; 74.")
 

@@ -6,6 +6,7 @@ extension Exportctl {
     /// `exportctl submit`: validate job files (or a template and rows of data) and queue them, printing one id each.
     struct Submit: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "submit",
             abstract: "Validate job files and queue them; print one job id per job.",
             discussion: """
             All jobs are validated first; if any is invalid, none is queued (exit 65, or 66 for a missing input). \

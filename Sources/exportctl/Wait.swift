@@ -5,6 +5,7 @@ extension Exportctl {
     /// `exportctl wait`: block until jobs finish.
     struct Wait: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "wait",
             abstract: "Wait until jobs finish; exit 0 if all completed, 1 if any failed, 2 if any was cancelled, 124 on timeout.")
 
         @OptionGroup var spoolOption: SpoolOption

@@ -37,7 +37,10 @@ public struct QueueSnapshot: Sendable {
             })
         }
         let records = listed("status", suffix: ".json"), marked = listed("scheduled"), overridden = listed("priority")
-        for id in try spool.ids(in: .queued) {
+        let queued = try spool.ids(in: .queued)  // sorted by id
+        entries.reserveCapacity(queued.count)
+        positions.reserveCapacity(queued.count)
+        for id in queued {
             if records.contains(id.rawValue) || marked.contains(id.rawValue) {
                 entries[id] = QueueSnapshot.entry(id, spool: spool, now: now)
             } else {
@@ -45,8 +48,11 @@ public struct QueueSnapshot: Sendable {
                 entries[id] = Entry(id: id, priority: priority, notBefore: nil, deferredReason: nil)
             }
         }
-        startOrder = entries.values.filter { $0.deferredReason == nil }
-            .sorted { QueueSnapshot.startsBefore(($0.priority, $0.id), ($1.priority, $1.id)) }.map(\.id)
+        // The ids are sorted already: bucket them by priority, highest first,
+        // rather than sort 10,000 entries again (`startsBefore` is this order).
+        var buckets: [Int: [JobID]] = [:]
+        for id in queued { if let e = entries[id], e.deferredReason == nil { buckets[e.priority, default: []].append(id) } }
+        startOrder = buckets.keys.sorted(by: >).flatMap { buckets[$0]! }
         for (i, id) in startOrder.enumerated() { positions[id] = i + 1 }
     }
 
