@@ -49,6 +49,9 @@ final class ConfinementTests: XCTestCase {
              "style.fontFile", "is not under the spool's inputRoots"),
             (#"{"kind":"mp4","audio":"in/a.wav","output":"out/x.mp4","size":"square","slides":[{"text":"hi"}],"captions":"elsewhere/c.srt"}"#,
              "captions", "is not under the spool's inputRoots"),
+            // Found by make fuzz: a carousel folder named as the root itself would be published over the root.
+            (#"{"kind":"carousel","output":"out/","size":"square","slides":[{"text":"a"}]}"#, "output",
+             "'\(outRoot)' is the spool's outputRoots root itself; name a file or folder under it"),
         ]
         for c in cases {
             let r = try submit(c.job)
