@@ -52,6 +52,8 @@ final class ConfinementTests: XCTestCase {
             // Found by make fuzz: a carousel folder named as the root itself would be published over the root.
             (#"{"kind":"carousel","output":"out/","size":"square","slides":[{"text":"a"}]}"#, "output",
              "'\(outRoot)' is the spool's outputRoots root itself; name a file or folder under it"),
+            (#"{"kind":"mp3","input":"in/","output":"out/x.mp3"}"#, "input",
+             "'\(inRoot)' is the spool's inputRoots root itself; name a file or folder under it"),
         ]
         for c in cases {
             let r = try submit(c.job)

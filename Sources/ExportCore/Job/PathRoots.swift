@@ -43,8 +43,15 @@ public struct PathRoots: Sendable, Equatable {
     }
 
     /// Why `path` is refused by the roots (lexically, no file is looked at), or nil.
+    ///
+    /// A root itself is refused too (found by `make fuzz`): a carousel folder
+    /// named as an output root would be published over the root, and an input
+    /// root is a directory, never a file to read.
     public func problem(with path: String, for use: Use) -> String? {
-        outside(path, for: use).map { "'\(path)' \($0)" }
+        if confines(use), roots(for: use).contains(path) {
+            return "'\(path)' is the spool's \(use.setting) root itself; name a file or folder under it"
+        }
+        return outside(path, for: use).map { "'\(path)' \($0)" }
     }
 
     /// Why `path` is outside every root, without the path; nil when it is inside (or `use` is not confined).
