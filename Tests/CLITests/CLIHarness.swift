@@ -44,6 +44,21 @@ final class CLIHarness {
         return env
     }
 
+    /// Runs a tool (mount, mkfs, xfs_io, ffmpeg…) to completion; its exit status and stderr.
+    @discardableResult
+    static func runTool(_ path: String, _ args: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// Runs `exportctl ARGS` to completion in the scratch directory.
     @discardableResult
     func run(_ args: [String], stdin: String? = nil) throws -> Result {

@@ -31,16 +31,7 @@ final class DiskFaultTests: XCTestCase {
 
     @discardableResult
     private func tool(_ path: String, _ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try CLIHarness.runTool(path, args)
     }
 
     /// Mounts a tmpfs of `size` on `dir` (under the harness directory).

@@ -69,16 +69,7 @@ struct FaultBatch {
 
     /// Runs a command and returns its exit status and stderr.
     private func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try CLIHarness.runTool(tool, args)
     }
 
     /// The ffmpeg CLI decodes every stream of `file` with no error (`-xerror`).

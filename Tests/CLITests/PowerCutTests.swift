@@ -51,16 +51,7 @@ final class PowerCutTests: XCTestCase {
     /// Runs a tool to completion; returns its exit status and stderr.
     @discardableResult
     private func tool(_ path: String, _ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try CLIHarness.runTool(path, args)
     }
 
     private func mount() throws {
