@@ -33,7 +33,13 @@ let package = Package(
         .target(name: "ExportRender", dependencies: ["ExportCore", "CFFmpeg", "CLibass", "CFontconfig", "CLibdeflate"]),
         .executableTarget(
             name: "exportctl",
-            dependencies: ["ExportCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["ExportCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            // One static executable: nothing to load or relocate at start (submit and status
+            // run thousands of times a day; docs/design.md, docs/benchmarks.md). It never loads
+            // FFmpeg. The three libraries FoundationEssentials needs (swift-argument-parser
+            // imports it) are named because a debug link, without dead stripping, needs them
+            // after it on the command line.
+            linkerSettings: [.unsafeFlags(["-static-executable", "-l_FoundationCShims", "-l_FoundationCollections", "-lswiftSynchronization"])]),
         .executableTarget(name: "exportctl-render", dependencies: ["ExportCore", "ExportRender"]),
         .testTarget(name: "ExportCoreTests", dependencies: ["ExportCore"]),
         .testTarget(name: "ExportRenderTests", dependencies: ["ExportRender", "ExportCore"]),

@@ -16,8 +16,11 @@ struct Exportctl: ParsableCommand {
 
     /// Accepts the global `--spool DIR` (or `--spool=DIR`) before the
     /// subcommand as well as after it, as in `exportctl --spool /srv/spool list`.
+    /// Plain `submit` and `status` lines skip the full parser (`QuickParse`).
     static func main() {
-        main(hoistingSpoolOption(Array(CommandLine.arguments.dropFirst())))
+        let args = hoistingSpoolOption(Array(CommandLine.arguments.dropFirst()))
+        guard let request = QuickParse.request(args) else { return main(args) }
+        do { try request() } catch { exit(withError: error) }
     }
 
     static func hoistingSpoolOption(_ args: [String]) -> [String] {

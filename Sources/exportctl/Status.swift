@@ -14,7 +14,19 @@ extension Exportctl {
         @Flag(help: "Print the status sidecar (or the spool's overview) as JSON, with the live queue position.") var json = false
 
         func run() throws {
-            let spool = spoolOption.resolved
+            try Request(spool: spoolOption.resolved, id: id, json: json).run()
+        }
+    }
+}
+
+extension Exportctl.Status {
+    /// A parsed `status` (by swift-argument-parser, or by `QuickParse`): what it does.
+    struct Request {
+        var spool: Spool
+        var id: String? = nil
+        var json = false
+
+        func run() throws {
             guard let id else { return try overview(spool) }
             guard let jobID = JobID(id) else { throw fail("'\(id)' is not a job id (ids look like 65f1c2a8b3e41-9c03fa)", ExitStatus.noInput) }
             if let refusal = SharedSpool.refusal(for: jobID, in: spool) { throw fail(refusal, ExitStatus.noPermission) }
@@ -24,10 +36,11 @@ extension Exportctl {
                                       : "\(jobID)  queued      \(waiting)\n")
             }
             do {
-                let snapshot = try? QueueSnapshot(spool: spool)
-                let r = try spool.status(of: jobID, snapshot: snapshot)
+                // One pass over queue/ gives both the position and the jobs ahead for the ETA.
+                let place = spool.state(of: jobID) == .queued ? try? QueuePlace(of: jobID, spool: spool, nearest: QueueForecast.sampled) : nil
+                let r = try spool.status(of: jobID, place: place)
                 let eta = r.state == .queued || r.state == .processing
-                    ? QueueForecast(spool: spool, snapshot: snapshot).eta(of: jobID) : nil
+                    ? QueueForecast(spool: spool, place: place).eta(of: jobID) : nil
                 guard json else { return Sys.print(Format.line(r, eta: eta?.seconds) + "\n") }
                 var record = r.json()
                 if let eta, case var .object(members) = record {

@@ -48,8 +48,26 @@ extension Exportctl {
         }
 
         func run() throws {
+            try Request(spool: spoolOption.resolved, files: files, template: template, data: data,
+                        dedupe: dedupe, json: json, wait: wait, timeout: timeout).run()
+        }
+    }
+}
+
+extension Exportctl.Submit {
+    /// A parsed `submit` (by swift-argument-parser, or by `QuickParse` for plain argument lists): what it does.
+    struct Request {
+        var spool: Spool
+        var files: [String] = []
+        var template: String? = nil
+        var data: String? = nil
+        var dedupe = false
+        var json = false
+        var wait = false
+        var timeout: Double? = nil
+
+        func run() throws {
             let cwd = currentDirectory()
-            let spool = spoolOption.resolved
             // The spool's roots confine every path at submit (invalid settings: exit 78).
             let roots: PathRoots
             do { roots = try spool.settings().roots } catch { throw fail("\(error)", ExitStatus.config) }

@@ -45,6 +45,27 @@ final class SchedulingTests: XCTestCase {
         XCTAssertLessThanOrEqual(opened.count, 20, "status opened \(opened.count) queued job files:\n" + opened.prefix(5).joined(separator: "\n"))
     }
 
+    /// `status ID` counts the jobs ahead in one pass (`QueuePlace`); `list` orders the whole queue
+    /// (`QueueSnapshot`). Both must give every job the same place, whatever makes it differ.
+    func testStatusAndListAgreeOnEveryPosition() throws {
+        var ids: [String] = []
+        for (i, extra) in ["", "\"priority\": 2", "", "\"notBefore\": \"2099-01-01T00:00:00Z\"", "\"priority\": -1", "",
+                            "\"priority\": 2", "\"notBefore\": \"2000-01-01T00:00:00Z\"", "", "\"priority\": 7"].enumerated() {
+            ids.append(try h.submitJob(extra, output: "out/\(i).mp3"))
+        }
+        XCTAssertEqual(try h.run(["priority", ids[5], "2"]).status, 0)
+        XCTAssertEqual(try h.run(["priority", ids[9], "-5"]).status, 0)
+        let list = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try h.run(["list", "--json"]).stdout.utf8)) as? [[String: Any]])
+        var listed: [String: Int] = [:]
+        for r in list { if let id = r["id"] as? String, let p = r["position"] as? Int { listed[id] = p } }
+        XCTAssertEqual(listed.count, 9, "all but the future notBefore job have a place")
+        for id in ids {
+            XCTAssertEqual(try h.status(id)["position"] as? Int, listed[id], "position of \(id)")
+        }
+        // priority 2: ids 1, 5 (changed), 6; then 0: 0, 2, 7 (its notBefore passed), 8; then -1: 4; then -5: 9 (changed).
+        XCTAssertEqual([1, 5, 6, 0, 2, 7, 8, 4, 9].map { listed[ids[$0]] }, Array(1...9))
+    }
+
     func testPriorityOrderPositionAndAChangeWhileQueued() throws {
         let ids = try [0, 5, 0, 10, -1].map { try h.submitJob($0 == 0 ? "" : "\"priority\": \($0)") }
         // Higher first, FIFO within a priority.

@@ -15,6 +15,11 @@ public struct JobID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     private init(unchecked: String) { rawValue = unchecked }
 
+    /// The id of these digits (`Packed.id`).
+    init(micros: UInt64, random: UInt32) {
+        rawValue = JobID.hex(micros, 13) + "-" + JobID.hex(UInt64(random), 6)
+    }
+
     public var description: String { rawValue }
     public static func < (a: JobID, b: JobID) -> Bool { a.rawValue < b.rawValue }
 
@@ -42,7 +47,7 @@ public struct JobID: Sendable, Hashable, Comparable, CustomStringConvertible {
         if let after, let prev = UInt64(after.rawValue.prefix(13), radix: 16), micros <= prev { micros = prev + 1 }
         var r: UInt32 = 0
         _ = withUnsafeMutableBytes(of: &r) { cspoolsys_getrandom($0.baseAddress, 4) }
-        return JobID(unchecked: hex(micros, 13) + "-" + hex(UInt64(r & 0xFFFFFF), 6))
+        return JobID(micros: micros, random: r & 0xFFFFFF)
     }
 
     static func hex(_ v: UInt64, _ width: Int) -> String {

@@ -2,7 +2,7 @@
 /// hand, plus the estimates of the jobs ahead in the queue, plus its own.
 ///
 /// The jobs ahead are those before it in the daemon's start order
-/// (`QueueSnapshot`: priority, then id; deferred and held jobs are not
+/// (`QueuePlace`: priority, then id; deferred and held jobs are not
 /// counted, nor do they get an ETA). The nearest `sampled` of them are read; beyond that, each is taken
 /// as their mean, so `status` stays fast with thousands queued. The render in
 /// hand is taken as its estimate less the time it has run, or, once it
@@ -12,15 +12,15 @@ public struct QueueForecast {
     public let spool: Spool
     /// nil: learned from the log for the groups of the jobs involved.
     public var estimator: Estimator?
-    /// The queue's order; read when needed if not given.
-    public var snapshot: QueueSnapshot?
+    /// The job's place in the queue, with the `sampled` jobs ahead; found when needed if not given.
+    public var place: QueuePlace?
     /// Jobs ahead read one by one (16 keeps `status` near 10 ms with 10,000 queued).
     public static let sampled = 16
 
-    public init(spool: Spool, estimator: Estimator? = nil, snapshot: QueueSnapshot? = nil) {
+    public init(spool: Spool, estimator: Estimator? = nil, place: QueuePlace? = nil) {
         self.spool = spool
         self.estimator = estimator
-        self.snapshot = snapshot
+        self.place = place
     }
 
     public struct ETA: Sendable, Equatable {
@@ -40,9 +40,10 @@ public struct QueueForecast {
         var aheadCount = 0
         if state == .queued {
             for r in (try? spool.ids(in: .processing)) ?? [] { if let j = try? spool.readJob(r, .processing) { running.append((r, j)) } }
-            guard let order = (snapshot ?? (try? QueueSnapshot(spool: spool)))?.startOrder, let at = order.firstIndex(of: id) else { return nil }
-            aheadCount = at
-            ahead = order[..<at].suffix(QueueForecast.sampled).compactMap { try? spool.readJob($0, .queued) }
+            let found = place?.entry.id == id ? place : try? QueuePlace(of: id, spool: spool, nearest: QueueForecast.sampled, now: now)
+            guard let found, let position = found.position else { return nil }
+            aheadCount = position - 1
+            ahead = found.nearestAhead.suffix(QueueForecast.sampled).compactMap { try? spool.readJob($0, .queued) }
         }
         let est = estimator ?? Estimator.load(spool, groups: Set(([job] + ahead + running.map(\.1)).map(Estimator.group)))
         let own = est.estimate(job)

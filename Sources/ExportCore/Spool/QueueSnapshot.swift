@@ -27,32 +27,21 @@ public struct QueueSnapshot: Sendable {
     /// file and record only of the queued jobs that have a record (tried
     /// before) or a schedule of their own (`Spool.scheduledPath`); every
     /// other queued job has priority 0 (or its `priority/ID`) and may start.
+    /// For one job's place, `QueuePlace` does less.
     public init(spool: Spool, withOrder: Bool = true, now: Double = Clock.now()) throws(SystemError) {
         self.spool = spool
         self.now = now
         guard withOrder else { return }
-        func listed(_ dir: String, suffix: String = "") -> Set<String> {
-            Set(((try? Sys.listDirectory(spool.path(dir))) ?? []).compactMap { n in
-                suffix.isEmpty ? n : (n.hasSuffix(suffix) ? String(n.dropLast(suffix.count)) : nil)
-            })
+        let scan = QueueScan(spool: spool, now: now)
+        var startable: [(Int, JobID.Packed)] = []
+        try scan.forEachQueued { k in
+            let s = scan.standing(of: k)
+            let id = k.id
+            entries[id] = Entry(id: id, priority: s.priority, notBefore: s.notBefore, deferredReason: s.deferredReason)
+            if s.deferredReason == nil { startable.append((s.priority, k)) }
         }
-        let records = listed("status", suffix: ".json"), marked = listed("scheduled"), overridden = listed("priority")
-        let queued = try spool.ids(in: .queued)  // sorted by id
-        entries.reserveCapacity(queued.count)
-        positions.reserveCapacity(queued.count)
-        for id in queued {
-            if records.contains(id.rawValue) || marked.contains(id.rawValue) {
-                entries[id] = QueueSnapshot.entry(id, spool: spool, now: now)
-            } else {
-                let priority = overridden.contains(id.rawValue) ? spool.priorityOverride(id) ?? 0 : 0
-                entries[id] = Entry(id: id, priority: priority, notBefore: nil, deferredReason: nil)
-            }
-        }
-        // The ids are sorted already: bucket them by priority, highest first,
-        // rather than sort 10,000 entries again (`startsBefore` is this order).
-        var buckets: [Int: [JobID]] = [:]
-        for id in queued { if let e = entries[id], e.deferredReason == nil { buckets[e.priority, default: []].append(id) } }
-        startOrder = buckets.keys.sorted(by: >).flatMap { buckets[$0]! }
+        startOrder = startable.sorted(by: QueueScan.startsBefore).map { $0.1.id }
+        positions.reserveCapacity(startOrder.count)
         for (i, id) in startOrder.enumerated() { positions[id] = i + 1 }
     }
 
@@ -85,6 +74,10 @@ public struct QueueSnapshot: Sendable {
     /// priority, and either its position or `deferred` with the reason.
     public func apply(to record: inout StatusSidecar, withPosition: Bool = true) {
         let e = entries[record.id] ?? QueueSnapshot.entry(record.id, spool: spool, now: now, record: record)
+        QueueSnapshot.apply(e, position: withPosition ? positions[record.id] : nil, to: &record)
+    }
+
+    static func apply(_ e: Entry, position: Int?, to record: inout StatusSidecar) {
         record.priority = e.priority
         record.notBefore = e.notBefore
         if let why = e.deferredReason {
@@ -94,8 +87,15 @@ public struct QueueSnapshot: Sendable {
         } else {
             record.state = .queued
             record.deferredReason = nil
-            record.position = withPosition ? positions[record.id] : nil
+            record.position = position
         }
+    }
+
+    /// `id`'s place as `QueuePlace` gives it, from this snapshot; nil when it is not queued here.
+    public func place(of id: JobID, nearest: Int = 0) -> QueuePlace? {
+        guard let e = entries[id] else { return nil }
+        let at = positions[id]
+        return QueuePlace(entry: e, position: at, nearestAhead: at.map { Array(startOrder[..<($0 - 1)].suffix(nearest)) } ?? [])
     }
 
     static func entry(_ id: JobID, spool: Spool, now: Double, record: StatusSidecar? = nil) -> Entry {

@@ -152,7 +152,8 @@ extension Spool {
     /// The current status of a job: its sidecar, with the state taken from
     /// the directory the job sits in (the truth) and a live queue position.
     /// - Parameter snapshot: a look at the queue already taken (one for many jobs, as `list` does).
-    public func status(of id: JobID, withPosition: Bool = true, snapshot: QueueSnapshot? = nil) throws(SpoolError) -> StatusSidecar {
+    /// - Parameter place: the job's place already found (`status` finds it once for the record and the ETA).
+    public func status(of id: JobID, withPosition: Bool = true, snapshot: QueueSnapshot? = nil, place: QueuePlace? = nil) throws(SpoolError) -> StatusSidecar {
         guard let state = state(of: id) else { throw .unknownJob(id.rawValue) }
         var record: StatusSidecar
         if let s = StatusSidecar.read(id, in: self) {
@@ -175,11 +176,17 @@ extension Spool {
         record.state = state
         record.position = nil
         if state == .queued {
-            let snap: QueueSnapshot
-            if let snapshot { snap = snapshot } else {
-                do throws(SystemError) { snap = try QueueSnapshot(spool: self, withOrder: withPosition) } catch { throw .system(error) }
-            }
-            snap.apply(to: &record, withPosition: withPosition)
+            do throws(SystemError) {
+                if let snapshot {
+                    snapshot.apply(to: &record, withPosition: withPosition)
+                } else if withPosition {
+                    let at: QueuePlace
+                    if let place, place.entry.id == id { at = place } else { at = try QueuePlace(of: id, spool: self) }
+                    at.apply(to: &record)
+                } else {
+                    try QueueSnapshot(spool: self, withOrder: false).apply(to: &record, withPosition: false)
+                }
+            } catch { throw .system(error) }
         } else if state == .held {
             (record.priority, record.notBefore) = schedule(of: id, in: .held)
             record.deferredReason = nil

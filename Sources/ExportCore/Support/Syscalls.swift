@@ -152,16 +152,28 @@ public enum Sys {
 
     /// Names in a directory, without `.` and `..`.
     public static func listDirectory(_ path: String) throws(SystemError) -> [String] {
+        var names: [String] = []
+        try forEachName(in: path) { names.append(String(decoding: $0, as: UTF8.self)) }
+        return names
+    }
+
+    /// Calls `body` with each name in a directory (not `.` or `..`) as its bytes,
+    /// valid only during the call: a scan of thousands of names without a String each.
+    public static func forEachName(in path: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) throws(SystemError) {
         guard let d = opendir(path) else { throw SystemError("opendir", path) }
         defer { closedir(d) }
-        var names: [String] = []
+        let dot = UInt8(ascii: ".")
         while let e = readdir(d) {
-            let name = withUnsafePointer(to: e.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            withUnsafePointer(to: &e.pointee.d_name) { t in
+                t.withMemoryRebound(to: CChar.self, capacity: 256) { c in
+                    let n = strlen(c)
+                    c.withMemoryRebound(to: UInt8.self, capacity: n) { u in
+                        let name = UnsafeBufferPointer(start: u, count: n)
+                        if !(name.allSatisfy { $0 == dot } && n <= 2) { body(name) }
+                    }
+                }
             }
-            if name != "." && name != ".." { names.append(name) }
         }
-        return names
     }
 
     /// Cryptographically random bytes from getrandom(2).
