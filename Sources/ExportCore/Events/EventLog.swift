@@ -3,8 +3,8 @@ import Glibc
 /// `SPOOL/events.jsonl`: one line per state change or progress step of any
 /// job, appended by whoever makes the change (submit, the daemon, cancel).
 ///
-/// Each line is one write(2) with O_APPEND (atomic between processes on a
-/// local filesystem). A failed append never fails the change itself: the
+/// Each line, or a batch's lines, is one write(2) with O_APPEND (atomic
+/// between processes on a local filesystem). A failed append never fails the change itself: the
 /// directory a job sits in stays the truth, and `wait --follow` reads it to
 /// end. At 8 MiB the file is renamed to `events.jsonl.1` (the previous one is
 /// dropped) and a new one begun; followers notice and reopen.
@@ -16,19 +16,21 @@ public struct EventLog: Sendable {
     public init(spool: Spool) { path = spool.path("events.jsonl") }
 
     /// Appends `event`; errors are swallowed (see above).
-    public func append(_ event: JobEvent) {
-        let line = Array((event.json().jsonText() + "\n").utf8)
-        guard let fd = try? Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600) else { return }
+    public func append(_ event: JobEvent) { append([event]) }
+
+    /// Appends `events` in one write (a batch of 1,000 submits opens the log once).
+    public func append(_ events: [JobEvent]) {
+        guard !events.isEmpty else { return }
+        let lines = Array(events.map { $0.json().jsonText() + "\n" }.joined().utf8)
+        guard var fd = try? Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600) else { return }
         var st = stat()
-        if fstat(fd, &st) == 0 && Int(st.st_size) + line.count > limit {
+        if fstat(fd, &st) == 0 && Int(st.st_size) + lines.count > limit {
             Glibc.close(fd)
             rotate()
-            guard let fd2 = try? Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600) else { return }
-            _ = line.withUnsafeBytes { b in Sys.retry { Glibc.write(fd2, b.baseAddress!, b.count) } }
-            Glibc.close(fd2)
-            return
+            guard let again = try? Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600) else { return }
+            fd = again
         }
-        _ = line.withUnsafeBytes { b in Sys.retry { Glibc.write(fd, b.baseAddress!, b.count) } }
+        _ = lines.withUnsafeBytes { b in Sys.retry { Glibc.write(fd, b.baseAddress!, b.count) } }
         Glibc.close(fd)
     }
 

@@ -6,6 +6,9 @@ import Glibc
 /// then all are renamed into `queue/` (no-replace) and `queue/` is fsynced
 /// once for the whole batch. On any error every temp and every job already
 /// renamed by this call is removed again: a batch goes in whole or not at all.
+/// The batch's `queued` lines go into `events.jsonl` in one write just before
+/// the renames (after them, a daemon's `processing` line could come first); a
+/// batch rolled back after that leaves those lines for ids that never were.
 ///
 /// A job with an `idempotencyKey` whose earlier job is still queued, running,
 /// or completed with its output unchanged is not queued again: its
@@ -118,6 +121,8 @@ public struct Submitter {
             if !written.isEmpty { try Sys.fsyncDirectory(keys.directory) }
             marked = temps.filter { Spool.needsScheduleMark(jobs[$0.0]) }.map(\.1)
             try spool.markScheduled(marked)
+            // The queued events go in before the daemon can see the jobs, so none of its events comes first.
+            EventLog(spool: spool).append(temps.map { JobEvent(record: StatusSidecar(queued: jobs[$0.0], id: $0.1)) })
             for (i, id, tmp) in temps {
                 let dest = spool.jobPath(id, .queued)
                 try Sys.renameNoReplace(tmp, dest)
@@ -131,9 +136,6 @@ public struct Submitter {
             throw .system(error)
         }
         withExtendedLifetime(lock) {}
-        for (i, job) in jobs.enumerated() where results[i]?.earlier == nil && duplicateOf[i] == nil {
-            if let id = results[i]?.id { EventLog(spool: spool).append(JobEvent(record: StatusSidecar(queued: job, id: id))) }
-        }
         // A repeated key within this batch names the job its first use got.
         for (i, first) in duplicateOf { results[i] = Submission(id: results[first]!.id, earlier: results[first]!.earlier ?? .queued) }
         return results.map { $0! }
