@@ -170,8 +170,8 @@ extension Exportctl.Submit {
             if wait { try waitForJobs(spool: spool, ids: ids, timeout: timeout, json: false, printFinal: false) }
         }
 
-        /// A member of a shared spool's group: the jobs go into `drop/`, where the daemon takes them in
-        /// (no idempotency, queue cap or estimate: those need the spool's private folders).
+        /// A member of a shared spool's group: the jobs go into `drop/`, where the daemon takes them in,
+        /// within the queue cap and this uid's limits (no idempotency or estimate: those need the spool's private files).
         private func dropShared(_ items: [Item], spool: Spool, decoder: JobDecoder, sources: Int) throws {
             let exists = items.compactMap { decoder.existingOutput($0.job, name: $0.name) }
             if !exists.isEmpty {
@@ -179,6 +179,7 @@ extension Exportctl.Submit {
                 if sources > 1 { Sys.print("exportctl: nothing was queued\n", fd: 2) }
                 throw ExitCode(ExitStatus.invalidJob)
             }
+            do { try SharedSpool.checkLimits(items.map(\.job), in: spool) } catch { throw fail(error.description, exitStatus(for: error)) }
             let ids: [JobID]
             do { ids = try SharedSpool.drop(items.map(\.job), into: spool) } catch {
                 throw fail("cannot drop the jobs into \(spool.path(SharedSpool.dropDirectory)): \(error)", ExitStatus.ioError)

@@ -51,7 +51,7 @@ final class SharedSpoolTests: XCTestCase {
     override func tearDown() { h?.stopAll() }
 
     /// Runs `exportctl ARGS` as `user` (its uid, the group, no other groups) in DIR.
-    private func run(as user: String, in dir: String, _ args: [String], program: String = CLIHarness.exportctl) throws -> CLIHarness.Result {
+    func run(as user: String, in dir: String, _ args: [String], program: String = CLIHarness.exportctl) throws -> CLIHarness.Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         p.arguments = ["--reuid=\(uid[user]!)", "--regid=\(gid)", "--init-groups", "--", program] + args
@@ -66,19 +66,24 @@ final class SharedSpoolTests: XCTestCase {
         return CLIHarness.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
-    private func give(_ file: String, to user: String) { chown(h.path(file), uid[user]!, gid) }
+    func give(_ file: String, to user: String) { chown(h.path(file), uid[user]!, gid) }
 
-    private func submit(as user: String, _ name: String, _ json: String) throws -> String {
-        try h.writeJob("\(user == "exportctl-ann" ? "ann" : "bob")/\(name)", json)
-        give("\(user == "exportctl-ann" ? "ann" : "bob")/\(name)", to: user)
-        let r = try run(as: user, in: user == "exportctl-ann" ? "ann" : "bob", ["submit", name])
+    func submit(as user: String, _ name: String, _ json: String) throws -> String {
+        let r = try trySubmit(as: user, name, json)
         XCTAssertEqual(r.status, 0, "\(user) submits \(name): \(r.stderr)")
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    private func state(_ id: String) throws -> [String: Any] { try h.json(try h.run(["status", "--json", id]).stdout) }
+    /// `user` writes job file `name` in their folder and runs `exportctl submit` on it.
+    func trySubmit(as user: String, _ name: String, _ json: String) throws -> CLIHarness.Result {
+        try h.writeJob("\(user == "exportctl-ann" ? "ann" : "bob")/\(name)", json)
+        give("\(user == "exportctl-ann" ? "ann" : "bob")/\(name)", to: user)
+        return try run(as: user, in: user == "exportctl-ann" ? "ann" : "bob", ["submit", name])
+    }
 
-    private func waitUntil(_ id: String, _ states: Set<String>) throws -> [String: Any] {
+    func state(_ id: String) throws -> [String: Any] { try h.json(try h.run(["status", "--json", id]).stdout) }
+
+    func waitUntil(_ id: String, _ states: Set<String>) throws -> [String: Any] {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             let s = try state(id)

@@ -169,7 +169,7 @@ public final class Daemon {
         lastRescan = Clock.monotonic()
         if SharedSpool.isShared(spool) {
             for name in ((try? Sys.listDirectory(spool.path(SharedSpool.dropDirectory))) ?? []).sorted() {
-                SharedSpool.takeIn(name, spool: spool, roots: settings.roots, log: log)
+                SharedSpool.takeIn(name, spool: spool, settings: settings, log: log)
             }
         }
         control = QueueControl(spool: spool)
@@ -191,7 +191,7 @@ public final class Daemon {
     private func handleEvents(_ watcher: DirectoryWatcher) {
         for e in watcher.read() {
             if e.directory.hasSuffix("/" + SharedSpool.dropDirectory) {
-                if let id = SharedSpool.takeIn(e.name, spool: spool, roots: settings.roots, log: log) { enqueue(id) }
+                if let id = SharedSpool.takeIn(e.name, spool: spool, settings: settings, log: log) { enqueue(id) }
             } else if e.directory.hasSuffix("/queue") {
                 if e.name.hasSuffix(".json"), let id = JobID(String(e.name.dropLast(5))) { enqueue(id) }
             } else if e.directory.hasSuffix("/priority") {

@@ -138,10 +138,11 @@ public enum SharedSpool {
     /// (`fstat` of the descriptor read), the job is decoded again as a
     /// stored job under the spool's roots, written to `queue/ID.json` owned
     /// by the submitter (0400) and the drop file removed. A file that is not
-    /// a job is removed and logged.
+    /// a job is removed and logged. A job past a limit of `settings` (see
+    /// `checkLimits`) is not queued but goes to `failed/` with the reason.
     /// - Returns: the id queued, if any.
     @discardableResult
-    public static func takeIn(_ name: String, spool: Spool, roots: PathRoots, log: (String) -> Void) -> JobID? {
+    public static func takeIn(_ name: String, spool: Spool, settings: SpoolSettings, log: (String) -> Void) -> JobID? {
         guard name.hasSuffix(".json"), let id = JobID(String(name.dropLast(5))) else { return nil }
         let src = spool.path(dropDirectory + "/" + name)
         guard let fd = try? Sys.open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { return nil }
@@ -156,11 +157,12 @@ public enum SharedSpool {
             guard (st.st_mode & S_IFMT) == S_IFREG, st.st_nlink == 1, st.st_size <= Job.maxStoredBytes else {
                 throw JobError(file: src, message: "not a regular single-link file of at most \(Job.maxStoredBytes >> 20) MiB")
             }
-            var job = try JobDecoder(mode: .stored, baseDirectory: "/", checkFiles: false, roots: roots)
+            var job = try JobDecoder(mode: .stored, baseDirectory: "/", checkFiles: false, roots: settings.roots)
                 .decode(try Sys.readAll(fd, limit: Job.maxStoredBytes, path: src), name: src)
             guard job.id == id else { throw JobError(file: src, field: "id", message: "does not match the file name") }
             if spool.state(of: id) != nil { throw JobError(file: src, field: "id", message: "\(id) is already in the spool") }
             job.submittedAt = job.submittedAt ?? Clock.now()
+            let refusal = try limitRefusal(job, of: uid, in: spool, settings: settings)
             let tmp = spool.path("tmp/" + id.rawValue)
             try? Sys.unlink(tmp)
             let out = try Sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
@@ -170,6 +172,12 @@ public enum SharedSpool {
                 try Sys.fsync(out, path: tmp)
                 try Sys.close(out, path: tmp)
             } catch { Glibc.close(out); try? Sys.unlink(tmp); throw error }
+            if let refusal {
+                try refuse(job, id: id, temp: tmp, failure: refusal, in: spool)
+                try Sys.unlink(src)
+                log("\(id) from drop/ (uid \(uid)) failed: \(refusal.message)")
+                return nil
+            }
             if Spool.needsScheduleMark(job) { try spool.markScheduled([id]) }
             do { try Sys.renameNoReplace(tmp, spool.jobPath(id, .queued)) } catch { try? Sys.unlink(tmp); throw error }
             try Sys.fsyncDirectory(spool.path("queue"))
