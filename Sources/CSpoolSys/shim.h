@@ -26,6 +26,7 @@
 extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 extern ssize_t getrandom(void *buf, size_t buflen, unsigned int flags);
 extern int pipe2(int pipefd[2], int flags);
+extern int syncfs(int fd);
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #endif

@@ -20,11 +20,11 @@ final class SubmitFaultTests: XCTestCase {
 
     override func tearDown() { h?.stopAll() }
 
-    /// Runs `strace ARGS -- exportctl submit j.json`.
-    private func stracedSubmit(_ straceArgs: [String]) throws -> CLIHarness.Result {
+    /// Runs `strace ARGS -- exportctl submit FILES` (j.json by default).
+    private func stracedSubmit(_ straceArgs: [String], files: [String] = ["j.json"]) throws -> CLIHarness.Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
-        p.arguments = straceArgs + ["--", CLIHarness.exportctl, "submit", "j.json"]
+        p.arguments = straceArgs + ["--", CLIHarness.exportctl, "submit"] + files
         p.currentDirectoryURL = h.dir
         p.environment = h.environment
         let out = h.dir.appendingPathComponent("strace.stdout"), err = h.dir.appendingPathComponent("strace.stderr")
@@ -85,6 +85,40 @@ final class SubmitFaultTests: XCTestCase {
     func testFsyncErrorOnTheQueueDirectoryRollsBack() throws {
         let r = try stracedSubmit(["-f", "-o", "/dev/null", "-e", "trace=fsync", "-e", "inject=fsync:error=EIO:when=2"])
         assertNothingQueued(r, exit: 74, "the rename is undone when the directory cannot be made durable")
+    }
+
+    /// `Submitter.syncfsBatch` (32) jobs or more: 40 job files.
+    private func batch() throws -> [String] {
+        try (0..<40).map { i in
+            try h.writeJob("b\(i).json", #"{"kind":"mp3","input":"talk.wav","output":"out/b\#(i).mp3"}"#)
+            return "b\(i).json"
+        }
+    }
+
+    func testABatchIsMadeDurableByOneSyncfsBeforeAnyRename() throws {
+        let log = h.path("calls.txt")
+        let r = try stracedSubmit(["-f", "-o", log, "-e", "trace=fsync,syncfs,renameat2"], files: try batch())
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.lines.count, 40)
+        let calls = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { !$0.contains("resumed") && !$0.contains("+++") }
+        let syncs = calls.indices.filter { calls[$0].contains("syncfs(") }
+        let renames = calls.indices.filter { calls[$0].contains("renameat2(") }
+        XCTAssertEqual(syncs.count, 1, calls.joined(separator: "\n"))
+        XCTAssertEqual(calls.filter { $0.contains("fsync(") }.count, 1, "no job file is fsynced on its own, only queue/ after the renames")
+        XCTAssertEqual(renames.count, 40)
+        XCTAssertLessThan(syncs[0], renames[0], "every job file is on disk before any is queued")
+        XCTAssertEqual(h.files(in: "spool/queue").count, 40)
+    }
+
+    func testSyncfsErrorOrCrashInABatchQueuesNothing() throws {
+        let files = try batch()
+        let r = try stracedSubmit(["-f", "-o", "/dev/null", "-e", "trace=syncfs", "-e", "inject=syncfs:error=EIO"], files: files)
+        assertNothingQueued(r, exit: 74, "a syncfs error exits 74")
+        XCTAssertTrue(r.stderr.contains("syncfs") && r.stderr.contains("Input/output error"), r.stderr)
+        XCTAssertEqual(h.files(in: "spool/tmp"), [], "the temps are removed")
+        let k = try stracedSubmit(["-f", "-o", "/dev/null", "-e", "trace=syncfs", "-e", "inject=syncfs:signal=KILL"], files: files)
+        assertNothingQueued(k, exit: nil, "killed at the syncfs")
+        XCTAssertNotEqual(k.status, 0)
     }
 
     func testCrashAtTheRenameQueuesNothing() throws {

@@ -4,7 +4,9 @@ import Glibc
 ///
 /// Each job is written to `tmp/ID` (O_EXCL, O_NOFOLLOW), fsynced and closed;
 /// then all are renamed into `queue/` (no-replace) and `queue/` is fsynced
-/// once for the whole batch. On any error every temp and every job already
+/// once for the whole batch. A batch of `syncfsBatch` jobs or more is made
+/// durable by one syncfs(2) of the spool's filesystem after all are written,
+/// instead of an fsync each (one journal commit instead of a thousand). On any error every temp and every job already
 /// renamed by this call is removed again: a batch goes in whole or not at all.
 /// The batch's `queued` lines go into `events.jsonl` in one write just before
 /// the renames (after them, a daemon's `processing` line could come first); a
@@ -17,6 +19,11 @@ public struct Submitter {
     public let spool: Spool
 
     public init(spool: Spool) { self.spool = spool }
+
+    /// From this many jobs, one syncfs(2) replaces the fsync of each job file. An fsync
+    /// took 0.6 ms here, most of a 1,000-job submit; the syncfs of 1,000 files 20 ms. Below it,
+    /// fsyncs are cheaper than flushing whatever else is dirty on the filesystem.
+    public static let syncfsBatch = 32
 
     /// What became of one submitted job.
     public struct Submission: Sendable, Equatable {
@@ -89,6 +96,9 @@ public struct Submitter {
         var last: JobID?
         do throws(SystemError) {
             let now = Clock.now()
+            // Opened before the writes, so its syncfs reports a writeback error during them.
+            let batch: Int32? = try jobs.count >= Submitter.syncfsBatch ? Sys.openDirectory(spool.path("tmp")) : nil
+            defer { if let batch { Glibc.close(batch) } }
             for i in jobs.indices where results[i] == nil && duplicateOf[i] == nil {
                 var job = jobs[i]
                 var id = JobID.make(after: last)
@@ -108,10 +118,11 @@ public struct Submitter {
                 last = id
                 do {
                     try Sys.writeAll(fd, Array((job.storedJSON().jsonText() + "\n").utf8), path: tmp)
-                    try Sys.fsync(fd, path: tmp)
+                    if batch == nil { try Sys.fsync(fd, path: tmp) }
                 } catch { Glibc.close(fd); throw error }
                 try Sys.close(fd, path: tmp)
             }
+            if let batch, !temps.isEmpty { try Sys.syncfs(batch, path: spool.path("tmp")) }
             // Key entries first: a crash before the jobs are queued leaves stale entries only.
             for (i, id, _) in temps {
                 guard let name = entries[i] else { continue }

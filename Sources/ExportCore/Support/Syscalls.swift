@@ -86,6 +86,13 @@ public enum Sys {
         try fsync(fd, path: path)
     }
 
+    /// syncfs(2) of the filesystem `fd` is on: every file written there is on
+    /// disk when it returns. Since Linux 5.8 it reports a writeback error that
+    /// happened after `fd` was opened.
+    public static func syncfs(_ fd: Int32, path: String? = nil) throws(SystemError) {
+        if retry({ CSpoolSys.syncfs(fd) }) != 0 { throw SystemError("syncfs", path) }
+    }
+
     public static func rename(_ from: String, _ to: String) throws(SystemError) {
         if retry({ Glibc.rename(from, to) }) != 0 { throw SystemError("rename", from) }
     }
