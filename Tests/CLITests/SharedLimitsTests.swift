@@ -95,6 +95,13 @@ extension SharedSpoolTests {
         kill(daemon.processIdentifier, SIGCONT)
         awaitTakeIn()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: h.spool + "/queue").count, 4)
+
+        // Root submits straight into queue/ and counts as uid 0: the members' jobs are not "jobs without a user" of its own.
+        for n in ["r1", "r2", "r3"] { try h.writeJob("\(n).json", #"{"kind":"mp3","input":"ann/t.wav","output":"\#(n).mp3"}"#) }
+        XCTAssertEqual(try h.run(["submit", "r1.json", "r2.json"]).status, 0)
+        let root = try h.run(["submit", "r3.json"])
+        XCTAssertEqual(root.status, 75, root.stderr)
+        XCTAssertEqual(root.stderr, "exportctl: per-user limit maxQueuedPerUser = 2 reached: user 'root' has 2 jobs queued, held or running and this submit adds 1; try again when some have finished\n")
     }
 
     func testRendersPerDayCountTheUidsFinishedRenders() throws {

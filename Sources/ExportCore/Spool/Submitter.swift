@@ -76,11 +76,16 @@ public struct Submitter {
             let fresh = jobs.indices.filter { results[$0] == nil && duplicateOf[$0] == nil }
             let refused = admit(fresh)
             if !refused.isEmpty { throw SpoolError.refused(refused) }
-            if let cap = settings.queueCap, !fresh.isEmpty {
-                let waiting = try spool.ids(in: .queued).count
-                if waiting + fresh.count > cap { throw SpoolError.queueFull(waiting: waiting, cap: cap) }
+            if SharedSpool.isShared(spool) {
+                // A shared spool counts by uid, root's own submits too (SharedSpool+Limits.swift).
+                try SharedSpool.checkLimits(fresh.map { jobs[$0] }, of: geteuid(), in: spool, settings: settings, countingDrops: true)
+            } else {
+                if let cap = settings.queueCap, !fresh.isEmpty {
+                    let waiting = try spool.ids(in: .queued).count
+                    if waiting + fresh.count > cap { throw SpoolError.queueFull(waiting: waiting, cap: cap) }
+                }
+                try UserLimits(spool: spool, settings: settings).check(fresh.map { jobs[$0] })
             }
-            try UserLimits(spool: spool, settings: settings).check(fresh.map { jobs[$0] })
         } catch let e as SpoolError { throw e } catch let e as SystemError { throw .system(e) } catch { throw .system(SystemError("submit", errno: EIO)) }
 
         var temps: [(Int, JobID, String)] = []
