@@ -30,16 +30,7 @@ struct QueueScan {
 
     /// Calls `body` with each job in `queue/`, in no particular order.
     func forEachQueued(_ body: (JobID.Packed) -> Void) throws(SystemError) {
-        do {
-            let json = Array(".json".utf8)
-            try Sys.forEachName(in: spool.path(JobState.queued.directory)) { name in
-                guard name.count == 25, QueueScan.hasSuffix(name, json),
-                      let k = JobID.Packed(UnsafeBufferPointer(rebasing: name[..<20])) else { return }
-                body(k)
-            }
-        } catch {
-            if error.errno != ENOENT { throw error }
-        }
+        try spool.forEachID(in: .queued, body)
     }
 
     func standing(of k: JobID.Packed) -> Standing {

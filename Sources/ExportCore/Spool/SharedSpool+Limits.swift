@@ -22,7 +22,7 @@ extension SharedSpool {
             let waiting: Int
             do {
                 let dropped = countingDrops ? try Sys.listDirectory(spool.path(dropDirectory)).filter { $0.hasSuffix(".json") }.count : 0
-                waiting = try spool.ids(in: .queued).count + dropped
+                waiting = try spool.count(in: .queued) + dropped
             } catch { throw .system(error) }
             if waiting + jobs.count > cap { throw .queueFull(waiting: waiting, cap: cap) }
         }

@@ -115,6 +115,28 @@ public struct Spool: Sendable {
         return names.compactMap { n in n.hasSuffix(".json") ? JobID(String(n.dropLast(5))) : nil }.sorted()
     }
 
+    /// Calls `body` with each job in one state directory, in no order, as a
+    /// packed id: a scan of 10,000 without a String or a sort per job.
+    public func forEachID(in state: JobState, _ body: (JobID.Packed) -> Void) throws(SystemError) {
+        let json = Array(".json".utf8)
+        do {
+            try Sys.forEachName(in: root + "/" + state.directory) { name in
+                guard name.count == 25, memcmp(name.baseAddress! + 20, json, 5) == 0,
+                      let k = JobID.Packed(UnsafeBufferPointer(rebasing: name[..<20])) else { return }
+                body(k)
+            }
+        } catch {
+            if error.errno != ENOENT { throw error }
+        }
+    }
+
+    /// How many jobs one state directory holds (`ids(in:).count`, without making them).
+    public func count(in state: JobState) throws(SystemError) -> Int {
+        var n = 0
+        try forEachID(in: state) { _ in n += 1 }
+        return n
+    }
+
     /// The state a job is in, from the directory its file sits in; nil if unknown.
     public func state(of id: JobID) -> JobState? {
         for s in JobState.allCases where Sys.exists(jobPath(id, s)) {

@@ -22,7 +22,7 @@ public struct SpoolOverview: Sendable {
         }
         control = QueueControl(spool: spool)
         var n: [JobState: Int] = [:]
-        for s in JobState.allCases where s != .queued { n[s] = try spool.ids(in: s).count }
+        for s in JobState.allCases where s != .queued { n[s] = try spool.count(in: s) }
         let snapshot = try QueueSnapshot(spool: spool)
         n[.queued] = snapshot.startOrder.count
         n[.deferred] = snapshot.entries.count - snapshot.startOrder.count

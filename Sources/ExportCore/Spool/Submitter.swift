@@ -81,7 +81,7 @@ public struct Submitter {
                 try SharedSpool.checkLimits(fresh.map { jobs[$0] }, of: geteuid(), in: spool, settings: settings, countingDrops: true)
             } else {
                 if let cap = settings.queueCap, !fresh.isEmpty {
-                    let waiting = try spool.ids(in: .queued).count
+                    let waiting = try spool.count(in: .queued)
                     if waiting + fresh.count > cap { throw SpoolError.queueFull(waiting: waiting, cap: cap) }
                 }
                 try UserLimits(spool: spool, settings: settings).check(fresh.map { jobs[$0] })
