@@ -130,6 +130,20 @@ final class HookTests: XCTestCase {
         XCTAssertEqual(h.files(in: "spool/outbox"), [])
     }
 
+    func testAFullNotifyLogIsMovedAsideBeforeTheNextDelivery() throws {
+        let hook = try recorder("rotate")
+        let id = try h.submitNotifyJob(output: "o.mp3", extra: #""hooks": {"completed": ["\#(hook)"]}"#)
+        let old = String(repeating: "an old delivery line\n", count: (8 << 20) / 21 + 1)
+        try old.write(toFile: h.spool + "/notify.log", atomically: false, encoding: .utf8)
+        try "older still\n".write(toFile: h.spool + "/notify.log.1", atomically: false, encoding: .utf8)
+        let r = try h.run(["daemon", "--once"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try String(contentsOfFile: h.spool + "/notify.log.1", encoding: .utf8), old, "the full log, whole; the previous .1 dropped")
+        let log = try String(contentsOfFile: h.spool + "/notify.log", encoding: .utf8)
+        XCTAssertTrue(log.contains("hook rotate says hello") && log.contains(id), log)
+        XCTAssertLessThan(log.utf8.count, 4096)
+    }
+
     func testAHookInterruptedByAKilledDaemonRunsAgainAtTheNextStart() throws {
         let runs = h.path("runs")
         try h.writeSettings(#"{"notifications": {"hookTimeoutSeconds": 10}}"#)

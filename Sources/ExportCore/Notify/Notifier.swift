@@ -42,6 +42,17 @@ public final class Notifier: @unchecked Sendable {
     }
 
     public var logPath: String { spool.path("notify.log") }
+    /// notify.log is renamed to notify.log.1 (the previous one dropped) when it has grown to this, as events.jsonl is.
+    public static let logLimit = 8 << 20
+
+    /// notify.log opened for appending (-1 if it cannot be), moved aside first once it has reached `logLimit`.
+    private func openLog() -> Int32 {
+        if let st = Sys.fileStatus(logPath), Int(st.st_size) >= Notifier.logLimit {
+            try? Sys.unlink(logPath + ".1")
+            try? Sys.renameNoReplace(logPath, logPath + ".1")
+        }
+        return (try? Sys.open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600)) ?? -1
+    }
 
     /// Starts the delivery thread. Without it (no thread or pipe to be had) the
     /// outbox simply waits for the next start; rendering goes on.
@@ -152,7 +163,7 @@ public final class Notifier: @unchecked Sendable {
         if let s = r.output.slides, r.state == .completed { env.append("EXPORTCTL_SLIDES=\(s)") }
         if let err = r.error { env += ["EXPORTCTL_ERROR_CODE=\(err.code)", "EXPORTCTL_ERROR_MESSAGE=\(err.message)"] }
         let command = ChildCommand(argv: argv, environment: env, directory: spool.root, timeout: settings.hookTimeoutSeconds)
-        let fd = (try? Sys.open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600)) ?? -1
+        let fd = openLog()
         defer { if fd >= 0 { Glibc.close(fd) } }
         logLine(fd, "\(e.delivery): running \(argv.map(quoted).joined(separator: " "))")
         let started = Clock.monotonic()
@@ -191,7 +202,7 @@ public final class Notifier: @unchecked Sendable {
         } else {
             result = .failure(.init(description: "'\(urlText)' is not a usable URL"))
         }
-        let fd = (try? Sys.open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600)) ?? -1
+        let fd = openLog()
         defer { if fd >= 0 { Glibc.close(fd) } }
         var entry = e
         entry.attempts += 1
