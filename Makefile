@@ -14,13 +14,14 @@ SWIFT ?= swift
 SWIFTC ?= swiftc
 export PATH := $(PATH):/opt/swift/usr/bin
 
-# Debian 12 packages: the FFmpeg, json-c, libass, fontconfig, libcrypto and libdeflate libraries to build against (and a font), the
+# Debian 12 packages: the FFmpeg, json-c, libass, fontconfig, libcrypto and libdeflate libraries to build against (and a font;
+# libc6-dev and libstdc++-12-dev hold the static libc.a and libstdc++.a the static exportctl links), the
 # ffmpeg CLI the tests compare with, mandoc for the man page lint, poppler (pdfinfo) for
 # the carousel PDFs, and a CJK font so the Chinese text tests run. curl posts https webhooks (at run time);
 # python3 and openssl run and certify the webhook receiver of the tests; e2fsprogs and xfsprogs make and
 # shut down the loop-mounted ext4 of the power-cut tests, faketime jumps the clock, zzuf mutates media.
 BUILD_DEBS = pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libjson-c-dev \
-  libass-dev libfontconfig-dev fonts-dejavu-core libssl-dev libdeflate-dev curl
+  libass-dev libfontconfig-dev fonts-dejavu-core libssl-dev libdeflate-dev curl libc6-dev libstdc++-12-dev
 TEST_DEBS = ffmpeg mandoc strace time poppler-utils fonts-wqy-microhei python3 openssl e2fsprogs xfsprogs faketime zzuf
 BENCH_DEBS = hyperfine nq valgrind time
 
