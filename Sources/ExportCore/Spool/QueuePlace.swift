@@ -26,10 +26,10 @@ public struct QueuePlace: Sendable {
             if k == me { found = true; return }
             let s = scan.standing(of: k)
             let key = (s.priority, k)
-            guard s.deferredReason == nil, QueueScan.startsBefore(key, (mine.priority, me)) else { return }
+            guard s.deferredReason == nil, QueueSnapshot.startsBefore(key, (mine.priority, me)) else { return }
             ahead += 1
-            guard nearest > 0, near.count < nearest || QueueScan.startsBefore(near[0], key) else { return }
-            near.insert(key, at: near.firstIndex { QueueScan.startsBefore(key, $0) } ?? near.endIndex)
+            guard nearest > 0, near.count < nearest || QueueSnapshot.startsBefore(near[0], key) else { return }
+            near.insert(key, at: near.firstIndex { QueueSnapshot.startsBefore(key, $0) } ?? near.endIndex)
             if near.count > nearest { near.removeFirst() }
         }
         position = found ? ahead + 1 : nil

@@ -41,11 +41,6 @@ struct QueueScan {
         return Standing(priority: overridden.contains(k) ? spool.priorityOverride(k.id) ?? 0 : 0)
     }
 
-    /// Whether a job of priority `a.0` and id `a.1` starts before `b` (`QueueSnapshot.startsBefore`).
-    static func startsBefore(_ a: (Int, JobID.Packed), _ b: (Int, JobID.Packed)) -> Bool {
-        a.0 != b.0 ? a.0 > b.0 : a.1 < b.1
-    }
-
     /// The ids named in a folder (each name an id, then `suffix`); empty when it cannot be read.
     private static func ids(in dir: String, suffix: String = "") -> Set<JobID.Packed> {
         var out = Set<JobID.Packed>()

@@ -40,13 +40,14 @@ public struct QueueSnapshot: Sendable {
             entries[id] = Entry(id: id, priority: s.priority, notBefore: s.notBefore, deferredReason: s.deferredReason)
             if s.deferredReason == nil { startable.append((s.priority, k)) }
         }
-        startOrder = startable.sorted(by: QueueScan.startsBefore).map { $0.1.id }
+        startOrder = startable.sorted(by: QueueSnapshot.startsBefore).map { $0.1.id }
         positions.reserveCapacity(startOrder.count)
         for (i, id) in startOrder.enumerated() { positions[id] = i + 1 }
     }
 
     /// Whether a job of priority `a.0` and id `a.1` starts before `b`.
-    public static func startsBefore(_ a: (Int, JobID), _ b: (Int, JobID)) -> Bool {
+    /// One comparison for ids and packed ids (`JobID.Packed` orders as the text does).
+    public static func startsBefore<ID: Comparable>(_ a: (Int, ID), _ b: (Int, ID)) -> Bool {
         a.0 != b.0 ? a.0 > b.0 : a.1 < b.1
     }
 
