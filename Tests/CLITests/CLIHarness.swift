@@ -59,12 +59,13 @@ final class CLIHarness {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// Runs `exportctl ARGS` to completion in the scratch directory.
+    /// Runs `exportctl ARGS` to completion in the scratch directory; with `under`,
+    /// as `WRAPPER… exportctl ARGS` (strace, GNU time), its status the wrapper's.
     @discardableResult
-    func run(_ args: [String], stdin: String? = nil) throws -> Result {
+    func run(_ args: [String], stdin: String? = nil, under wrapper: [String] = []) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: CLIHarness.exportctl)
-        p.arguments = args
+        p.executableURL = URL(fileURLWithPath: wrapper.first ?? CLIHarness.exportctl)
+        p.arguments = wrapper.isEmpty ? args : wrapper.dropFirst() + [CLIHarness.exportctl] + args
         p.currentDirectoryURL = dir
         p.environment = environment
         // Output goes to files, so a chatty child never blocks on a full pipe.

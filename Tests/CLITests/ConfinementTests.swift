@@ -100,16 +100,8 @@ final class ConfinementTests: XCTestCase {
 
         let trace = h.path("opens.trace")
         let strace = FileManager.default.isExecutableFile(atPath: "/usr/bin/strace")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: strace ? "/usr/bin/strace" : CLIHarness.exportctl)
-        p.arguments = (strace ? ["-f", "-qq", "-y", "-e", "trace=open,openat,openat2", "-o", trace, CLIHarness.exportctl] : []) + ["daemon", "--once"]
-        p.currentDirectoryURL = URL(fileURLWithPath: h.path(""))
-        p.environment = h.environment
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "the daemon drained the queue and exited normally")
+        let r = try h.run(["daemon", "--once"], under: strace ? ["/usr/bin/strace", "-f", "-qq", "-y", "-e", "trace=open,openat,openat2", "-o", trace] : [])
+        XCTAssertEqual(r.status, 0, "the daemon drained the queue and exited normally")
 
         func status(_ r: CLIHarness.Result) throws -> [String: Any] {
             try h.json(try h.run(["status", "--json", r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)]).stdout)

@@ -75,17 +75,9 @@ final class HostileInputTests: XCTestCase {
         let trace = h.path("opens.trace"), rss = h.path("rss.txt")
         let timeTool = "/usr/bin/time"
         guard FileManager.default.isExecutableFile(atPath: timeTool) else { throw XCTSkip("GNU time is not installed (Debian package time)") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: timeTool)
-        p.arguments = ["-f", "%M", "-o", rss, "/usr/bin/strace",
-                       "-f", "-qq", "-e", "trace=open,openat,openat2,connect", "-o", trace, CLIHarness.exportctl, "daemon", "--once"]
-        p.currentDirectoryURL = URL(fileURLWithPath: h.path(""))
-        p.environment = h.environment
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "the daemon drained the queue and exited normally")
+        let r = try h.run(["daemon", "--once"], under: [timeTool, "-f", "%M", "-o", rss, "/usr/bin/strace",
+                                                       "-f", "-qq", "-e", "trace=open,openat,openat2,connect", "-o", trace])
+        XCTAssertEqual(r.status, 0, "the daemon drained the queue and exited normally")
 
         for (id, input) in zip(ids, inputs) {
             let s = try h.json(try h.run(["status", "--json", id]).stdout)

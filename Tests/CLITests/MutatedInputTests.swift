@@ -84,16 +84,8 @@ final class MutatedInputTests: XCTestCase {
         let good = try h.run(["submit", "good.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
         let trace = h.path("opens.trace")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
-        p.arguments = ["-f", "-qq", "-y", "-e", "trace=open,openat,openat2,connect", "-o", trace, CLIHarness.exportctl, "daemon", "--once"]
-        p.currentDirectoryURL = URL(fileURLWithPath: h.path(""))
-        p.environment = h.environment
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "the daemon drained the queue and exited normally")
+        let r = try h.run(["daemon", "--once"], under: ["/usr/bin/strace", "-f", "-qq", "-y", "-e", "trace=open,openat,openat2,connect", "-o", trace])
+        XCTAssertEqual(r.status, 0, "the daemon drained the queue and exited normally")
 
         var failed = 0, completed = 0
         for (id, input) in ids {

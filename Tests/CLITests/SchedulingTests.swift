@@ -25,17 +25,8 @@ final class SchedulingTests: XCTestCase {
         XCTAssertEqual(h.files(in: "spool/scheduled").sorted(), [urgent, later].sorted(), "only jobs with a schedule of their own are marked")
 
         let trace = h.path("status.trace")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
-        p.arguments = ["-f", "-o", trace, "-e", "trace=open,openat", CLIHarness.exportctl, "status", "--json", ids[150]]
-        p.environment = h.environment
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let s = try h.json(String(decoding: data, as: UTF8.self))
+        let traced = try h.run(["status", "--json", ids[150]], under: ["/usr/bin/strace", "-f", "-o", trace, "-e", "trace=open,openat"])
+        let s = try h.json(traced.stdout)
         XCTAssertEqual(s["position"] as? Int, 152, "behind the priority-3 job and 150 earlier ones; the notBefore job has no place")
         XCTAssertEqual(try h.status(later)["state"] as? String, "deferred")
         XCTAssertEqual(try h.status(urgent)["position"] as? Int, 1)

@@ -22,22 +22,7 @@ final class SubmitFaultTests: XCTestCase {
 
     /// Runs `strace ARGS -- exportctl submit FILES` (j.json by default).
     private func stracedSubmit(_ straceArgs: [String], files: [String] = ["j.json"]) throws -> CLIHarness.Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
-        p.arguments = straceArgs + ["--", CLIHarness.exportctl, "submit"] + files
-        p.currentDirectoryURL = h.dir
-        p.environment = h.environment
-        let out = h.dir.appendingPathComponent("strace.stdout"), err = h.dir.appendingPathComponent("strace.stderr")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        try p.run()
-        p.waitUntilExit()
-        let result = CLIHarness.Result(status: p.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
-                                       stderr: try String(contentsOf: err, encoding: .utf8))
-        try? FileManager.default.removeItem(at: out)
-        try? FileManager.default.removeItem(at: err)
+        let result = try h.run(["submit"] + files, under: ["/usr/bin/strace"] + straceArgs + ["--"])
         if result.stderr.contains("PTRACE_TRACEME") || result.stderr.contains("Operation not permitted") {
             throw XCTSkip("ptrace is not permitted here: \(result.stderr)")
         }
