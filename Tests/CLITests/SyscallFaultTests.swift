@@ -26,7 +26,18 @@ final class SyscallFaultTests: XCTestCase {
         try FaultBatch(h).makeInputs()
     }
 
-    override func tearDown() { h?.stopAll() }
+    /// The failures of this test, repeated at its end: CI shows only the last lines of a long report.
+    private var failures: [String] = []
+
+    override func recordFailure(withDescription description: String, inFile filePath: String, atLine lineNumber: Int, expected: Bool) {
+        failures.append("line \(lineNumber): \(description)")
+        super.recordFailure(withDescription: description, inFile: filePath, atLine: lineNumber, expected: expected)
+    }
+
+    override func tearDown() {
+        h?.stopAll()
+        if !failures.isEmpty { print("\(name) failed:\n  " + failures.joined(separator: "\n  ")) }
+    }
 
     private var runNumber = 0
     private var torture: Bool { ProcessInfo.processInfo.environment["EXPORTCTL_TORTURE_JOBS"] != nil }
@@ -246,11 +257,14 @@ final class SyscallFaultTests: XCTestCase {
                     try b.assertAllCompletedAndWhole([e], ids: [id], "\(errno) at \(syscall) #\(n) \(call) (daemon: \(r.stderr))")
                     XCTAssertLessThan(seconds, 8, "\(errno) at \(call): no long stall")
                     let s = try h.json(try h.run(["status", "--json", id]).stdout)
-                    // A job deferred for a second must not be polled for in a loop meanwhile. The
-                    // render children are counted too: the replayed ones cost nothing, real ones
-                    // (make torture) up to 0.4 s each.
+                    // A job deferred for a second must not be polled for in a loop meanwhile: that
+                    // would cost about a CPU second per second. Allowed: the daemon's start (0.25 s),
+                    // a fifth of the time, and each attempt's render child: up to 0.1 s replayed
+                    // (sh, cp and cat under strace), 0.4 s real (make torture). A second attempt
+                    // after a short backoff cost up to 0.23 s here, within 0.05 s of the old bound.
                     let renders = Double(s["attempts"] as? Int ?? 1)
-                    XCTAssertLessThan(cpu, 0.2 + 0.2 * seconds + (torture ? 0.4 * renders : 0), "\(errno) at \(call): \(cpu) s of CPU in \(seconds) s")
+                    let allowed = 0.25 + 0.2 * seconds + (torture ? 0.4 : 0.1) * renders
+                    XCTAssertLessThan(cpu, allowed, "\(errno) at \(call): \(cpu) s of CPU in \(seconds) s, \(Int(renders)) attempts (allowed \(allowed) s)")
                     report.append("\(errno) at \(syscall) #\(n) \(call): \(how) on attempt \(s["attempts"] as? Int ?? 0) in \(String(format: "%.1f", seconds)) s (\(String(format: "%.2f", cpu)) s CPU)")
                 }
             }
