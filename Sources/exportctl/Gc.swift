@@ -7,7 +7,7 @@ extension Exportctl {
         static let configuration = CommandConfiguration(
             commandName: "gc",
             abstract: "Remove finished jobs' records past their retention, expired outputs (keepOutputFor) and stale temps.",
-            discussion: "Completed jobs' records go after keepCompletedFor (default 7d), failed and cancelled ones after keepFailedFor (default 30d); outputs only with keepOutputFor. Queued and running jobs are never touched, and a running daemon is no obstacle. Exit 0 (whether or not anything was removed), 66 no spool, 74, 78.")
+            discussion: "Completed jobs' records go after keepCompletedFor (default 7d), failed and cancelled ones and dead-lettered webhooks after keepFailedFor (default 30d); outputs only with keepOutputFor. Queued and running jobs are never touched, and a running daemon is no obstacle. Exit 0 (whether or not anything was removed), 66 no spool, 74, 78.")
 
         @OptionGroup var spoolOption: SpoolOption
         @Flag(help: "Print what would be removed, and remove nothing.") var dryRun = false

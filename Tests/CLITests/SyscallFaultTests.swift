@@ -103,8 +103,8 @@ final class SyscallFaultTests: XCTestCase {
         p.currentDirectoryURL = h.dir
         p.environment = h.environment
         let out = h.dir.appendingPathComponent("traced.stdout"), err = h.dir.appendingPathComponent("traced.stderr")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: out)
         p.standardError = try FileHandle(forWritingTo: err)
         p.standardInput = FileHandle.nullDevice

@@ -74,6 +74,22 @@ final class WebhookTests: XCTestCase {
         h.waitUntil("the daemon's note") {
             ((try? String(contentsOf: daemonLog, encoding: .utf8)) ?? "").contains("failed 3 times (HTTP 503); moved to")
         }
+
+        // gc expires a dead letter after keepFailedFor (30 days), by when it was moved there.
+        let path = h.spool + "/dead-letter/" + dead
+        XCTAssertEqual(try h.run(["gc", "--dry-run"]).stdout, "\(h.spool): nothing to remove\n", "a new dead letter stays")
+        try h.setModified(path, secondsAgo: 31 * 86400)
+        let dry = try h.run(["gc", "--dry-run", "--json"])
+        let listed = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(dry.stdout.utf8)) as? [[String: Any]], dry.stdout)
+        XCTAssertEqual(listed.count, 1, dry.stdout)
+        XCTAssertEqual(listed.first?["kind"] as? String, "dead-letter")
+        XCTAssertEqual(listed.first?["path"] as? String, path)
+        XCTAssertEqual(listed.first?["id"] as? String, id)
+        XCTAssertEqual(listed.first?["reason"] as? String, "a webhook dead-lettered 31d ago (keepFailedFor 30d)")
+        XCTAssertTrue(h.exists(path), "--dry-run removes nothing")
+        let real = try h.run(["gc"])
+        XCTAssertEqual(real.stdout, "removed \(path): a webhook dead-lettered 31d ago (keepFailedFor 30d)\n\(h.spool): 1 file removed\n")
+        XCTAssertFalse(h.exists(path))
     }
 
     func testOutboxIsDeliveredAfterTheDaemonIsKilledAndRestarted() throws {
@@ -86,7 +102,7 @@ final class WebhookTests: XCTestCase {
         let daemon = try h.startDaemon()
         XCTAssertEqual(try h.run(["wait", "--timeout", "20", id]).status, 0)
         let entry = h.spool + "/outbox/\(id).completed.1.webhook.json"
-        try h.waitUntil("a failed attempt recorded") { ((try? h.json(String(contentsOfFile: entry, encoding: .utf8)))?["attempts"] as? Int ?? 0) >= 1 }
+        h.waitUntil("a failed attempt recorded") { ((try? h.json(String(contentsOfFile: entry, encoding: .utf8)))?["attempts"] as? Int ?? 0) >= 1 }
         kill(daemon.processIdentifier, SIGKILL)
         daemon.waitUntilExit()
         let server = try receiver(port: port)

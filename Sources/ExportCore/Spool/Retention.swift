@@ -10,7 +10,10 @@ import Glibc
 ///   regular files, its size the recorded bytes, nothing in it newer than the job's
 ///   end, no symlink on the way);
 /// - stale temps: files in tmp/ (`SpoolChecker.staleTemps`) and partial outputs
-///   of finished jobs, older than `staleTempSeconds`.
+///   of finished jobs, older than `staleTempSeconds`;
+/// - webhooks in `dead-letter/` written there longer ago than `keepFailedFor`
+///   (by the file's modification time: when it was moved there, or for an
+///   unreadable entry, when it was written).
 ///
 /// A removed job's idempotency key entry goes with its record.
 ///
@@ -25,6 +28,7 @@ public struct Retention {
             case output
             case staleTemp = "stale-temp"
             case strayOutputTemp = "stray-output-temp"
+            case deadLetter = "dead-letter"
         }
 
         public var kind: Kind
@@ -62,6 +66,18 @@ public struct Retention {
             guard let st = Sys.fileStatus(p), now - Double(st.st_mtim.tv_sec) > 3600, spool.state(of: id) == nil else { continue }
             if !dryRun { try Sys.unlink(p) }
             out.append(Removal(kind: .record, path: p, id: id, reason: "a status record without a job, older than an hour"))
+        }
+        let deadLetters = spool.path("dead-letter")
+        if let keep = settings.keepFailedFor, Sys.exists(deadLetters) {
+            for name in try Sys.listDirectory(deadLetters).sorted() {
+                let p = deadLetters + "/" + name
+                guard let st = Sys.fileStatus(p), (st.st_mode & S_IFMT) == S_IFREG else { continue }
+                let age = now - Retention.mtime(st)
+                guard age >= keep else { continue }
+                if !dryRun { try Sys.unlink(p) }
+                out.append(Removal(kind: .deadLetter, path: p, id: JobID(String(name.prefix { $0 != "." })),
+                                   reason: "a webhook dead-lettered \(TimeSpan.describe(age.rounded(.down))) ago (keepFailedFor \(TimeSpan.describe(keep)))"))
+            }
         }
         var checker = SpoolChecker(spool: spool, settings: SpoolSettings(), runningAreOrphans: false)
         checker.staleTempSeconds = staleTempSeconds
