@@ -4,6 +4,8 @@ import ExportRender
 import Glibc
 
 /// `exportctl-render JOBFILE TEMPFILE`: renders one stored job into TEMPFILE.
+/// With `--check-first` before them (`exportctl render`), the submit-time media
+/// check runs first in the same process, so FFmpeg is loaded once, not twice.
 ///
 /// The daemon and `exportctl render` spawn it once per job, so FFmpeg (and
 /// anything an input does to it) lives and dies in this process. Contract:
@@ -42,8 +44,13 @@ enum EntryPoint {
         signal(SIGPIPE, SIG_IGN)  // a vanished reader shows up as EPIPE (see EventWriter)
         signal(SIGXFSZ, SIG_IGN)  // a file size limit shows up as EFBIG: an io error, temp removed
 
-        let args = CommandLine.arguments
+        var args = CommandLine.arguments
         let events = EventWriter()
+        var checkFirst = false
+        if args.count == 4, args[1] == "--check-first" {
+            checkFirst = true
+            args.remove(at: 1)
+        }
         if args.count == 3, args[1] == "--check" { check(args[2], events: events) }
         if args.count == 2, args[1] == "--version" {
             // What `submit --dedupe` keys the work on: this program and the FFmpeg it loaded.
@@ -59,7 +66,7 @@ enum EntryPoint {
             exit(0)
         }
         guard args.count == 3 else {
-            Sys.print("usage: exportctl-render JOBFILE TEMPFILE\n       exportctl-render --check JOBFILE\n       exportctl-render --check-system [FONT...]\n       exportctl-render --version\n  JOBFILE  a stored job (JSON), or - for stdin\n  TEMPFILE  the output file to create (must not exist)\n", fd: 2)
+            Sys.print("usage: exportctl-render [--check-first] JOBFILE TEMPFILE\n       exportctl-render --check JOBFILE\n       exportctl-render --check-system [FONT...]\n       exportctl-render --version\n  JOBFILE  a stored job (JSON), or - for stdin\n  TEMPFILE  the output file to create (must not exist)\n", fd: 2)
             exit(64)
         }
         var outcome: Result<RenderResult, RenderError>
@@ -67,6 +74,7 @@ enum EntryPoint {
         case let .failure(e):
             outcome = .failure(e)
         case let .success(job):
+            if checkFirst, !checkMedia(job, events: events) { exit(65) }
             FFmpegLog.install(prefix: job.id.map { "\($0): " } ?? "")
             switch job.kind {
             case .mp4:
@@ -104,19 +112,31 @@ enum EntryPoint {
             events.error(e)
             exit(e.exitStatus)
         case let .success(job):
-            av_log_set_level(AV_LOG_QUIET)  // the answer is the event; FFmpeg's own lines would only repeat it
-            do throws(JobCheck.Problem) {
-                let length = try JobCheck(job: job).run()
+            exit(checkMedia(job, events: events, report: true) ? 0 : 65)
+        }
+    }
+
+    /// The media rules of `job`: true when they hold (with `report`, after a
+    /// `check` event); else false after an `error` event with `"stage": "check"`
+    /// and the field to fix.
+    static func checkMedia(_ job: Job, events: EventWriter, report: Bool = false) -> Bool {
+        let level = av_log_get_level()
+        av_log_set_level(AV_LOG_QUIET)  // the answer is the event; FFmpeg's own lines would only repeat it
+        defer { av_log_set_level(level) }
+        do throws(JobCheck.Problem) {
+            let length = try JobCheck(job: job).run()
+            if report {
                 events.write(.compactObject([("event", .string("check")), ("ok", .bool(true)),
                                              ("mediaSeconds", length.map { .double($0) })]))
-                exit(0)
-            } catch {
-                events.write(.compactObject([
-                    ("event", .string("error")), ("code", .string(error.unreadable ? "input-unreadable" : "invalid-job")),
-                    ("field", error.field.map { .string($0) }), ("message", .string(error.message)), ("transient", .bool(false)),
-                ]))
-                exit(65)
             }
+            return true
+        } catch {
+            events.write(.compactObject([
+                ("event", .string("error")), ("code", .string(error.unreadable ? "input-unreadable" : "invalid-job")),
+                ("stage", .string("check")), ("field", error.field.map { .string($0) }), ("message", .string(error.message)),
+                ("transient", .bool(false)),
+            ]))
+            return false
         }
     }
 }

@@ -20,9 +20,6 @@ extension Exportctl {
                 let cwd = currentDirectory()
                 job = try JobDecoder(mode: .submitted, baseDirectory: cwd)
                     .decode(bytes, name: name, templatesDirectory: Spool.resolve(option: nil, cwd: cwd).path("templates"))
-                if MediaCheck.isNeeded(for: job) { try MediaCheck.run(job, name: name) }
-            } catch let e as MediaCheck.Unavailable {
-                throw fail(e.message, ExitStatus.unavailable)
             } catch let e as JobError {
                 throw fail(e.description, exitStatus(for: e))
             } catch let e as SystemError {
@@ -30,14 +27,20 @@ extension Exportctl {
             }
             let tty = stderrIsTerminal
             let outcome: RenderChild.Outcome
+            // The media rules submit checks (mp4, carousel) run in the render process, before it
+            // renders: the same answers, exit codes and messages, with FFmpeg loaded once.
+            let render = ForegroundRender(job: job, checkFirst: MediaCheck.isNeeded(for: job))
             do {
-                outcome = try ForegroundRender(job: job).run { progress, stage in
+                outcome = try render.run { progress, stage in
                     if tty { Sys.print("\r\u{1b}[K\(Int(progress * 100))% \(stage)", fd: 2) }
                 }
             } catch {
                 throw fail(error.description, error.errno == 2 ? ExitStatus.unavailable : ExitStatus.ioError)
             }
             if tty { Sys.print("\r\u{1b}[K", fd: 2) }
+            if let e = render.checkError, let problem = MediaCheck.problem(in: e, name: name) {
+                throw fail(problem.description, exitStatus(for: problem))
+            }
             switch outcome {
             case let .rendered(result):
                 if json {

@@ -73,6 +73,12 @@ final class MP4SubmitTests: XCTestCase {
             let r = try submit(json)
             XCTAssertEqual(r.status, status, json + "\n" + r.stderr)
             XCTAssertEqual(r.stderr, "exportctl: \(message)\n", json)
+            // `render` gives the same answer: its render process checks before it renders.
+            let f = try h.run(["render", "job.json"])
+            XCTAssertEqual(f.status, status, "render: " + json + "\n" + f.stderr)
+            XCTAssertEqual(f.stderr, "exportctl: \(message)\n", "render: " + json)
+            XCTAssertEqual(f.stdout, "")
+            XCTAssertEqual(h.files(in: "out"), [], "render: nothing written for " + json)
         }
         XCTAssertEqual(((try? FileManager.default.contentsOfDirectory(atPath: h.spool + "/queue")) ?? []).filter { $0.hasSuffix(".json") }, [],
                        "nothing was queued")

@@ -6,10 +6,15 @@ import Glibc
 public final class ForegroundRender {
     public let job: Job
     public let renderer: String
+    /// Whether the render process runs the submit-time media check first (`--check-first`).
+    public let checkFirst: Bool
+    /// With `checkFirst`, the check's `error` event when the check refused the job.
+    public private(set) var checkError: JSONValue?
 
-    public init(job: Job, renderer: String = RenderChild.rendererPath()) {
+    public init(job: Job, renderer: String = RenderChild.rendererPath(), checkFirst: Bool = false) {
         self.job = job
         self.renderer = renderer
+        self.checkFirst = checkFirst
     }
 
     /// Runs the render; `onProgress` gets (progress 0…1, stage).
@@ -34,7 +39,7 @@ public final class ForegroundRender {
         defer { Glibc.close(sigfd); sigprocmask(SIG_SETMASK, &oldMask, nil) }
 
         let temp = Spool.tempOutputPath(for: job, id: id)
-        let child = try RenderChild(jobFile: jobFile, tempOutput: temp, renderer: renderer)
+        let child = try RenderChild(arguments: (checkFirst ? ["--check-first"] : []) + [jobFile, temp], renderer: renderer)
         var interrupted = false
         while !child.reap() {
             var fds = [pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0),
@@ -56,6 +61,7 @@ public final class ForegroundRender {
             return .failed(code: "cancelled", message: "interrupted", transient: false)
         }
         let outcome = child.outcome()
+        if checkFirst, let e = child.finalEvent, e["event"]?.stringValue == "error", e["stage"]?.stringValue == "check" { checkError = e }
         guard case .rendered = outcome else { try? Sys.removeOutput(temp); return outcome }
         do {
             try Publisher.publish(temp: temp, to: job.output, overwrite: job.overwrite)

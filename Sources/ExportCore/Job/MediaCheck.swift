@@ -18,6 +18,20 @@ public enum MediaCheck {
         public var description: String { message }
     }
 
+    /// The problem an `error` event of the check reports, as the `JobError` that
+    /// `submit` prints (naming the field; a missing input is `.missingInput`).
+    /// Also what `exportctl render` makes of the error of `exportctl-render
+    /// --check-first`, whose check runs in the render process.
+    public static func problem(in e: JSONValue, name: String) -> JobError? {
+        guard e["event"]?.stringValue == "error" else { return nil }
+        let message = e["message"]?.stringValue ?? "invalid media"
+        if e["code"]?.stringValue == "invalid-job" || e["field"] != nil {
+            let missing = e["code"]?.stringValue == "input-unreadable"
+            return JobError(file: name, field: e["field"]?.stringValue, message: message, category: missing ? .missingInput : .invalid)
+        }
+        return JobError(file: name, message: message)
+    }
+
     /// Runs the check; a problem with the job is a `JobError` naming the field.
     /// - Parameter name: the job file as the user named it, for messages.
     /// Returns the seconds of media the job renders when the check measured them (an mp4).
@@ -44,14 +58,7 @@ public enum MediaCheck {
         _ = child.readEvents()
         let event = child.finalEvent
         if child.exitCode == 0, event?["event"]?.stringValue == "check" { return event?["mediaSeconds"]?.doubleValue }
-        if let e = event, e["event"]?.stringValue == "error" {
-            let message = e["message"]?.stringValue ?? "invalid media"
-            if e["code"]?.stringValue == "invalid-job" || e["field"] != nil {
-                let missing = e["code"]?.stringValue == "input-unreadable"
-                throw JobError(file: name, field: e["field"]?.stringValue, message: message, category: missing ? .missingInput : .invalid)
-            }
-            throw JobError(file: name, message: message)
-        }
+        if let e = event, let problem = problem(in: e, name: name) { throw problem }
         throw Unavailable(message: "cannot check the media of \(name): '\(renderer)' exited with status \(child.exitCode ?? -1) without an answer")
     }
 }
