@@ -242,6 +242,63 @@ final class MP4PipelineTests: XCTestCase {
         XCTAssertEqual(path, media.path("nope.png"))
     }
 
+    /// The audio of a slideshow is encoded on its own thread (AudioAhead) and
+    /// handed to the muxer after each video frame. 40 s of audio is 1,723 AAC
+    /// packets, over three times the queue's 512: the encoder waits for the
+    /// muxer many times. Every sample arrives, in order (a tone change lands
+    /// where it was), and the file stays interleaved.
+    func testAudioEncodedAheadOfTheVideoArrivesWholeInOrderAndInterleaved() throws {
+        let grey = try still("grey.png", "gray", size: "160x120")
+        let wav = try media.writeWAV("long.wav", seconds: 40, channels: 1, frequency: 440, switchTo: (1760, 30.0))
+        let (_, out) = try render(slideshow([Slide(image: grey)], audio: wav, width: 160, height: 120))
+        let p = try probe(out)
+        XCTAssertEqual(Double(p["1:duration"] ?? "") ?? 0, 40, accuracy: 0.03)
+        XCTAssertEqual(p["0:nb_frames"], "1200")
+
+        let pcm = try media.decodeMono(out)
+        XCTAssertEqual(Double(pcm.count), 40 * 44100, accuracy: 1024, "every sample")
+        let block = 441  // 10 ms
+        var change: Int?
+        for b in stride(from: 0, to: pcm.count - block, by: block) {
+            let slice = pcm[b..<(b + block)]
+            if MediaFixtures.power(of: 1760, in: slice, sampleRate: 44100) > 4 * MediaFixtures.power(of: 440, in: slice, sampleRate: 44100) {
+                change = b
+                break
+            }
+        }
+        XCTAssertEqual(Double(change ?? 0) / 44100, 30, accuracy: 0.03, "the tone changes at 30 s, as in the input")
+
+        // In file order, no audio packet is more than 2 s from the video packet before it.
+        let ffprobe = try XCTUnwrap(MediaFixtures.ffprobePath)
+        let r = try MediaFixtures.run(ffprobe, ["-v", "error", "-show_entries", "packet=stream_index,dts_time", "-of", "csv=p=0", out])
+        var lastVideo = 0.0, worst = 0.0, audioPackets = 0
+        for line in String(decoding: r.stdout, as: UTF8.self).split(separator: "\n") {
+            let f = line.split(separator: ",")
+            guard f.count == 2, let t = Double(f[1]) else { continue }
+            if f[0] == "0" { lastVideo = t } else { audioPackets += 1; worst = max(worst, abs(t - lastVideo)) }
+        }
+        XCTAssertGreaterThan(audioPackets, 1700)
+        XCTAssertLessThan(worst, 2, "audio and video interleaved in the file")
+    }
+
+    /// Cancelled while the audio thread is ahead (or waiting for room): the
+    /// render stops, the thread is joined, and nothing is left.
+    func testACancelledSlideshowStopsItsAudioThread() throws {
+        let grey = try still("grey.png", "gray", size: "160x120")
+        let wav = try media.writeWAV("long.wav", seconds: 40, channels: 1)
+        let job = slideshow([Slide(image: grey)], audio: wav, width: 160, height: 120)
+        let temp = media.path("cancelled.mp4")
+        let started = Date()
+        do {
+            _ = try MP4Pipeline(job: job, tempPath: temp) { p, _ in if p > 0.25 { Cancellation.request() } }.run()
+            XCTFail("expected a cancel")
+        } catch {
+            guard case .cancelled = error else { return XCTFail("expected cancelled, got \(error)") }
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+        XCTAssertFalse(media.exists("cancelled.mp4"), "the temp file is removed")
+    }
+
     // MARK: - Re-encode
 
     func clip(seconds: Double = 3, size: String = "640x360", rate: Int = 25, audio: Bool = true, extra: [String] = []) throws -> String {

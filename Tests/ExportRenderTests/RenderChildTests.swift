@@ -154,7 +154,36 @@ final class RenderChildTests: XCTestCase {
     func testUsage() throws {
         let run = try binary.run([])
         XCTAssertEqual(run.status, 64)
-        XCTAssertTrue(run.stderr.contains("usage: exportctl-render JOBFILE TEMPFILE"))
+        XCTAssertTrue(run.stderr.contains("usage: exportctl-render [--check-first] JOBFILE TEMPFILE"), run.stderr)
         XCTAssertTrue(run.lines.isEmpty)
+    }
+
+    /// `--check-first` (what `exportctl render` runs): the submit-time media
+    /// check, then the render, in one process. A refused job gets the check's
+    /// error event, marked `"stage": "check"` with its field, exit 65 and no temp.
+    func testCheckFirstRefusesWhatTheCheckRefusesAndRendersTheRest() throws {
+        let wav = try media.writeWAV("talk.wav", seconds: 2)
+        try media.ffmpeg(["-f", "lavfi", "-i", "color=red:s=160x120", "-frames:v", "1", media.path("red.png")])
+        func mp4(start: Double?) throws -> String {
+            try jobFile("") { j in
+                j.kind = .mp4
+                j.output = self.media.path("final.mp4")
+                j.start = start
+                j.mp4 = MP4Options(width: 160, height: 120, audio: wav, slides: [Slide(image: self.media.path("red.png"))], preset: "ultrafast")
+            }
+        }
+        let refused = try binary.run(["--check-first", try mp4(start: 9), media.path("no.mp4")])
+        assertError(refused, code: "invalid-job", transient: false, status: 65)
+        XCTAssertEqual(refused.last?["stage"]?.stringValue, "check")
+        XCTAssertEqual(refused.last?["field"]?.stringValue, "start")
+        XCTAssertTrue(refused.lines.allSatisfy { !$0.contains("\"progress\"") }, "refused before rendering: \(refused.lines)")
+        XCTAssertFalse(media.exists("no.mp4"))
+
+        let temp = media.path("yes.mp4")
+        let ok = try binary.run(["--check-first", try mp4(start: nil), temp])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertEqual(ok.last?["event"]?.stringValue, "result")
+        XCTAssertEqual(ok.last?["duration"]?.doubleValue ?? 0, 2, accuracy: 1.0 / 30)
+        XCTAssertTrue(media.exists("yes.mp4"))
     }
 }

@@ -105,16 +105,27 @@ public final class MP4Pipeline {
         }
         let writeAudio: (Packet) throws -> Void = { try output.write($0, stream: audioStream) }
 
-        // Audio: decoded from a file (or from the video's file), or silence.
+        // Audio: decoded from a file (or from the video's file), or silence. A
+        // slideshow's own audio file is encoded on a thread beside x264's (AudioAhead).
         var track: AudioTrack?
+        var ahead: AudioAhead?
+        defer { ahead?.stop() }
         var silence: SilentAudio?
         if let src = audioSource {
             let rate = Double(audioFormat.sampleRate)
             let window = SampleWindow(start: start > 0 ? Int64((start * rate).rounded()) : nil,
                                       length: max(1, Int64((length * rate).rounded())))
-            if video == nil { src.seek(before: start, preroll: MP4Pipeline.preroll) }
-            track = try AudioTrack(source: src, encoder: audioEncoder, outFormat: audioFormat, window: window,
-                                   expectedSeconds: length, trimStart: job.start, label: "AAC", outFile: outFile, write: writeAudio)
+            let make = { (write: @escaping (Packet) throws -> Void) throws(RenderError) -> AudioTrack in
+                try AudioTrack(source: src, encoder: audioEncoder, outFormat: audioFormat, window: window,
+                               expectedSeconds: length, trimStart: self.job.start, label: "AAC", outFile: outFile, write: write)
+            }
+            if video == nil {
+                src.seek(before: start, preroll: MP4Pipeline.preroll)
+                ahead = try AudioAhead(makeTrack: make)
+                ahead?.start()
+            } else {
+                track = try make(writeAudio)
+            }
         } else {
             do { silence = try SilentAudio(encoder: audioEncoder, seconds: Double(totalFrames) / fps.value) } catch {
                 throw .internal("could not make the silent audio track: \(error)")
@@ -142,8 +153,8 @@ public final class MP4Pipeline {
             // Keep the audio about a second ahead, so the muxer interleaves without buffering much.
             let due = Double(framesEncoded) / fps.value + MP4Pipeline.audioLead
             do {
-                // A re-encode's track is fed by the shared demuxer; a slideshow's reads its own file.
-                if let track, video == nil { while track.secondsEncoded < due, try track.pump() {} }
+                // A re-encode's track is fed by the shared demuxer; a slideshow's reads its own file on its thread.
+                if let ahead { try ahead.write(upTo: due, writeAudio) }
                 if let silence { while silence.secondsEncoded < due, try silence.step(writeAudio) {} }
             } catch let e as RenderError {
                 throw e
@@ -168,9 +179,13 @@ public final class MP4Pipeline {
         } catch {
             throw RenderError.writing(error, file: outFile, path: subject, doing: "finish the H.264 stream")
         }
-        if let track {
-            if video == nil { while try track.pump() {} }
-            try track.finish()
+        if let track { try track.finish() }
+        do {
+            try ahead?.finish(writeAudio)
+        } catch let e as RenderError {
+            throw e
+        } catch {
+            throw RenderError.writing(error, file: outFile, path: subject, doing: "encode and write the AAC stream")
         }
         do {
             if let silence {
