@@ -65,19 +65,9 @@ public final class Notifier: @unchecked Sendable {
             Sys.print("exportctl daemon: notifications not delivered this run: \(SystemError("eventfd"))\n", fd: 2)
             return
         }
-        var t = pthread_t()
-        let me = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&t, nil, { arg in
-            let n = Unmanaged<Notifier>.fromOpaque(arg!).takeRetainedValue()
-            n.loop()
-            return nil
-        }, me)
-        if rc != 0 {
-            Unmanaged<Notifier>.fromOpaque(me).release()
-            Sys.print("exportctl daemon: notifications not delivered this run: \(SystemError("pthread_create", errno: rc))\n", fd: 2)
-            return
+        do { thread = try Sys.startThread { self.loop() } } catch {
+            Sys.print("exportctl daemon: notifications not delivered this run: \(error)\n", fd: 2)
         }
-        thread = t
     }
 
     /// Stops the thread and waits for it. With `drain`, what is due now is

@@ -62,20 +62,8 @@ final class AudioAhead {
 
     /// Starts the thread; if none can be had, the track is encoded on the calling thread as it is taken.
     func start() {
-        var t = pthread_t()
         threaded = true
-        let me = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&t, nil, { arg in
-            let a = Unmanaged<AudioAhead>.fromOpaque(arg!).takeRetainedValue()
-            a.run()
-            return nil
-        }, me)
-        if rc != 0 {
-            Unmanaged<AudioAhead>.fromOpaque(me).release()
-            threaded = false
-            return
-        }
-        thread = t
+        do { thread = try Sys.startThread { self.run() } } catch { threaded = false }
     }
 
     /// Ends the thread early (the render failed or was cancelled) and waits for it.
