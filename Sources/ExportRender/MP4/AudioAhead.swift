@@ -31,7 +31,7 @@ final class AudioAhead {
     /// Whether the track is encoded on the thread; set before it starts, so the thread reads it safely.
     private var threaded = false
     /// Seconds of audio the packets written so far reach (by the encoder's count when each came out).
-    private(set) var secondsWritten = 0.0
+    private var secondsWritten = 0.0
 
     static let capacity = 512
 
@@ -117,7 +117,7 @@ final class AudioAhead {
         }
         pthread_mutex_lock(mutex)
         ended = true
-        if failure == nil, !stopping { failure = error }
+        if !stopping { failure = error }  // stopped: the main thread has its own error already
         pthread_cond_broadcast(cond)
         pthread_mutex_unlock(mutex)
     }
